@@ -1,0 +1,76 @@
+/*
+ * backend.h - the seam between the core (src/) and one kernel interface.
+ *
+ * A backend only translates "make the kernel watch fd for these events" and
+ * "wait and tell me what is ready" into its system calls. The core owns
+ * everything else: the fd table, which changes are pending, ONESHOT
+ * bookkeeping, the stale-event rules and dispatch. Each backend is one file in
+ * backends/ exporting one `const struct rx_backend`.
+ */
+#ifndef RX_BACKEND_H
+#define RX_BACKEND_H
+
+#include <stdint.h>
+
+#include "reactor.h"
+
+/*
+ * Bit kept by the core in a registration's kernel state: the backend holds an
+ * entry for the fd, even if no READ/WRITE interest is armed (an epoll fd
+ * disarmed by EPOLLONESHOT is still in the interest list and needs MOD, not ADD).
+ */
+#define RX_IN_KERNEL (1u << 7)
+
+/* What a backend can do; the core adapts to these. */
+enum rx_feature {
+    RX_FEAT_EDGE = 1u << 0, /* REACTOR_EDGE is supported */
+    /* After reporting an event for a ONESHOT registration the kernel has disarmed: */
+    RX_FEAT_ONESHOT_FD = 1u << 1,     /* the whole fd (EPOLLONESHOT) */
+    RX_FEAT_ONESHOT_FILTER = 1u << 2, /* each reported filter (kqueue EV_ONESHOT) */
+    /* The kernel may keep reporting a file we can no longer remove (epoll: a
+     * closed fd whose file lives on in a dup); the core rebuilds the backend
+     * when it sees an event whose tag matches no live registration. */
+    RX_FEAT_REBUILD_ON_STALE = 1u << 3,
+};
+
+/* One readiness report from a backend. */
+struct rx_ready {
+    int fd;
+    unsigned events; /* REACTOR_READ | REACTOR_WRITE; hang-ups and errors map onto these */
+    uint32_t tag;    /* the tag given to change(); 0 if the backend cannot carry one */
+};
+
+struct rx_backend {
+    const char *name;
+    unsigned features; /* enum rx_feature */
+
+    /* Allocates the backend state and its kernel object. Returns 0 or -errno. */
+    int (*create)(void **state);
+    /* Closes the kernel object and frees the state. */
+    void (*destroy)(void *state);
+
+    /*
+     * Brings the kernel from `old` to `want` for `fd`. Both are REACTOR_*
+     * masks; `old` may carry RX_IN_KERNEL, `want` == 0 means remove. `tag`
+     * identifies the registration and is returned with its events.
+     * Returns 0 or -errno (the core decides which errors to absorb).
+     */
+    int (*change)(void *state, int fd, unsigned old, unsigned want, uint32_t tag);
+
+    /*
+     * Waits up to timeout_ms (-1 forever) and fills at most `max` reports.
+     * Returns the count, 0 on timeout, -EINTR, or another -errno. A backend
+     * may report one fd in two entries (kqueue's two filters); the core merges.
+     */
+    int (*wait)(void *state, int timeout_ms, struct rx_ready *out, int max);
+
+    /* The kernel object's fd (epoll, kqueue), or -ENOTSUP. */
+    int (*backend_fd)(const void *state);
+};
+
+extern const struct rx_backend rx_backend_epoll;
+extern const struct rx_backend rx_backend_kqueue;
+extern const struct rx_backend rx_backend_poll;
+extern const struct rx_backend rx_backend_select;
+
+#endif /* RX_BACKEND_H */

@@ -1,0 +1,114 @@
+/*
+ * epoll.c - the Linux epoll(7) backend.
+ *
+ * What epoll(7) and epoll_ctl(2) tell us, and what follows here:
+ *  - The interest list is keyed by (fd, open file description). Closing an fd
+ *    removes it only when no dup of the file is left, so a file can outlive
+ *    our ability to delete it; each entry therefore carries the registration's
+ *    generation in data.u64 and the core rebuilds the set when an event comes
+ *    back for a registration that no longer exists (RX_FEAT_REBUILD_ON_STALE).
+ *  - EPOLLONESHOT disables the whole fd after one event; re-arming is
+ *    EPOLL_CTL_MOD, not ADD (RX_FEAT_ONESHOT_FD).
+ *  - EPOLLERR and EPOLLHUP are always reported whatever was asked; they map to
+ *    both READ and WRITE and the core keeps what the fd registered.
+ *  - Regular files and directories are refused with EPERM: passed through.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+struct rx_epoll {
+    int epfd;
+    int cap; /* of evs */
+    struct epoll_event *evs;
+};
+
+static int rx_epoll_create(void **state)
+{
+    struct rx_epoll *ep = calloc(1, sizeof *ep);
+    if (!ep)
+        return -ENOMEM;
+    ep->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (ep->epfd < 0) {
+        int err = errno;
+        free(ep);
+        return -err;
+    }
+    *state = ep;
+    return 0;
+}
+
+static void rx_epoll_destroy(void *state)
+{
+    struct rx_epoll *ep = state;
+    close(ep->epfd);
+    free(ep->evs);
+    free(ep);
+}
+
+static int rx_epoll_change(void *state, int fd, unsigned old, unsigned want, uint32_t tag)
+{
+    struct rx_epoll *ep = state;
+    /* A non-NULL event even for DEL: kernels before 2.6.9 demanded one. */
+    struct epoll_event ev = {0};
+    if (!want)
+        return epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
+    ev.events = ((want & REACTOR_READ) ? EPOLLIN | EPOLLRDHUP : 0u) |
+                ((want & REACTOR_WRITE) ? EPOLLOUT : 0u) | ((want & REACTOR_EDGE) ? EPOLLET : 0u) |
+                ((want & REACTOR_ONESHOT) ? EPOLLONESHOT : 0u);
+    ev.data.u64 = (uint64_t)tag << 32 | (uint32_t)fd;
+    int op = (old & RX_IN_KERNEL) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(ep->epfd, op, fd, &ev) == 0)
+        return 0;
+    /* The number may name another file than the one we added (closed and
+     * reused without an unregister), or still name ours after the core lost
+     * track: switch between ADD and MOD once, as libev does. */
+    if (op == EPOLL_CTL_MOD && errno == ENOENT)
+        op = EPOLL_CTL_ADD;
+    else if (op == EPOLL_CTL_ADD && errno == EEXIST)
+        op = EPOLL_CTL_MOD;
+    else
+        return -errno;
+    return epoll_ctl(ep->epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int rx_epoll_wait(void *state, int timeout_ms, struct rx_ready *out, int max)
+{
+    struct rx_epoll *ep = state;
+    if (max > ep->cap) { /* grows with the number of registrations, not per call */
+        struct epoll_event *evs = realloc(ep->evs, (size_t)max * sizeof *evs);
+        if (!evs)
+            return -ENOMEM;
+        ep->evs = evs;
+        ep->cap = max;
+    }
+    int n = epoll_wait(ep->epfd, ep->evs, max, timeout_ms);
+    if (n < 0)
+        return -errno;
+    for (int i = 0; i < n; i++) {
+        uint32_t e = ep->evs[i].events;
+        out[i].fd = (int)(uint32_t)ep->evs[i].data.u64;
+        out[i].tag = (uint32_t)(ep->evs[i].data.u64 >> 32);
+        out[i].events = ((e & (EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLERR | EPOLLHUP)) ? REACTOR_READ : 0u) |
+                        ((e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ? REACTOR_WRITE : 0u);
+    }
+    return n;
+}
+
+static int rx_epoll_fd(const void *state)
+{
+    return ((const struct rx_epoll *)state)->epfd;
+}
+
+const struct rx_backend rx_backend_epoll = {
+    .name = "epoll",
+    .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FD | RX_FEAT_REBUILD_ON_STALE,
+    .create = rx_epoll_create,
+    .destroy = rx_epoll_destroy,
+    .change = rx_epoll_change,
+    .wait = rx_epoll_wait,
+    .backend_fd = rx_epoll_fd,
+};

@@ -1,0 +1,300 @@
+/*
+ * reactor.h - the whole public API of libreactor, a portable event loop.
+ *
+ * The model is Python's `selectors`: register a file descriptor with the
+ * events you care about, a callback and user data; then either ask which
+ * registrations are ready (reactor_select) or let the loop call the callbacks
+ * (reactor_run_once / reactor_run).
+ *
+ * Conventions used by every function below:
+ *  - Functions returning int (or int64_t) return a value >= 0 on success and a
+ *    negative errno value on failure (e.g. -EINVAL). reactor_strerror() names
+ *    them.
+ *  - The library never closes a descriptor it did not open, and keeps no
+ *    global mutable state: any number of reactors may live in one process.
+ *  - A reactor belongs to one thread at a time. Only the calls marked
+ *    "thread-safe" may be made from other threads; only the calls marked
+ *    "async-signal-safe" may be made from a signal handler.
+ */
+#ifndef REACTOR_H
+#define REACTOR_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define REACTOR_API
+#elif defined(__GNUC__)
+#define REACTOR_API __attribute__((visibility("default")))
+#else
+#define REACTOR_API
+#endif
+
+#define REACTOR_VERSION_MAJOR 0
+#define REACTOR_VERSION_MINOR 1
+#define REACTOR_VERSION_PATCH 0
+
+/* An event loop. Opaque; create with reactor_new(), destroy with reactor_free(). */
+typedef struct reactor reactor_t;
+
+/*
+ * Called by reactor_run_once()/reactor_run() when `fd` is ready. `events` is a
+ * non-empty subset of the registered REACTOR_READ|REACTOR_WRITE bits; `data` is
+ * the pointer given at registration (or the last reactor_modify()).
+ */
+typedef void (*reactor_cb)(reactor_t *r, int fd, unsigned events, void *data);
+
+/* One ready registration, as filled in by reactor_select(). */
+typedef struct reactor_event {
+    int fd;          /* the registered descriptor */
+    unsigned events; /* ready subset of REACTOR_READ | REACTOR_WRITE */
+    void *data;      /* the registration's user data */
+} reactor_event_t;
+
+/* Event bits for reactor_register() / reactor_modify(). */
+enum {
+    REACTOR_READ = 1u << 0,    /* readable, or hang-up/error pending */
+    REACTOR_WRITE = 1u << 1,   /* writable, or error pending */
+    REACTOR_EDGE = 1u << 2,    /* edge-triggered (epoll EPOLLET, kqueue EV_CLEAR) */
+    REACTOR_ONESHOT = 1u << 3, /* reported once, then disarmed until reactor_modify() */
+};
+
+/* Returns the library version as MAJOR*10000 + MINOR*100 + PATCH. */
+REACTOR_API int reactor_version(void);
+
+/* ---- Creating and destroying a reactor -------------------------------- */
+
+/*
+ * Creates a reactor on the named backend ("epoll", "kqueue", "poll",
+ * "select"). With NULL: the backend named by the environment variable
+ * REACTOR_BACKEND if set and non-empty, otherwise the best one compiled in
+ * (see reactor_backends()).
+ * Returns NULL and sets errno on failure: ENOENT for an unknown backend name,
+ * ENOTSUP for a backend that is not compiled in or not usable here, ENOMEM,
+ * or the error of the kernel call that failed (e.g. EMFILE).
+ * Every descriptor the reactor opens for itself is close-on-exec.
+ */
+REACTOR_API reactor_t *reactor_new(const char *backend);
+
+/*
+ * Destroys a reactor: closes the descriptors it opened for itself, never the
+ * registered ones; frees every registration, pending timer and posted callback
+ * without calling them. Called from inside a callback of the same reactor, the
+ * destruction is deferred until the dispatch that called the callback returns.
+ * Work queued with reactor_queue_work() that is still running is waited for.
+ * NULL is ignored.
+ */
+REACTOR_API void reactor_free(reactor_t *r);
+
+/* Returns the name of the reactor's backend: "epoll", "kqueue", "poll" or "select". */
+REACTOR_API const char *reactor_backend(const reactor_t *r);
+
+/* Returns the NULL-terminated list of backends compiled in, best first. Thread-safe. */
+REACTOR_API const char *const *reactor_backends(void);
+
+/*
+ * Returns the backend's own kernel descriptor (the epoll or kqueue fd), which
+ * becomes readable when the reactor has ready events, so that the reactor can
+ * be nested in another loop; -ENOTSUP for poll and select.
+ */
+REACTOR_API int reactor_backend_fd(const reactor_t *r);
+
+/* ---- Registrations ----------------------------------------------------- */
+
+/*
+ * Watches `fd` for `events` (REACTOR_READ and/or REACTOR_WRITE, optionally
+ * with REACTOR_EDGE and/or REACTOR_ONESHOT). `cb` may be NULL for callers that
+ * only use reactor_select(). The registration is made in the kernel at once,
+ * so kernel refusals are reported here. Errors:
+ *  -EINVAL   fd < 0, no READ/WRITE bit, or unknown bits;
+ *  -EEXIST   fd is already registered;
+ *  -EBADF    fd is not an open descriptor;
+ *  -EPERM    the descriptor does not support readiness (a regular file on epoll);
+ *  -ENOTSUP  REACTOR_EDGE on a backend without edge mode (select, poll);
+ *  -ERANGE   fd >= FD_SETSIZE on the select backend;
+ *  -ENOMEM   out of memory; or any other kernel error.
+ * A failed registration leaves no trace.
+ */
+REACTOR_API int reactor_register(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data);
+
+/*
+ * Replaces the events, callback and data of a registration. Changing only
+ * `cb`/`data` makes no system call; changing events is applied before the next
+ * wait, several changes to one fd costing at most one kernel call. A modify of
+ * a REACTOR_ONESHOT registration that has fired re-arms it, even with the same
+ * events. Errors: -EINVAL (as for reactor_register), -ENOENT for an unknown fd,
+ * -ENOTSUP for REACTOR_EDGE on select/poll.
+ * If the kernel refuses the deferred change (say the fd was closed without
+ * being unregistered), the fd is reported ready for its registered events so
+ * that its owner's next read or write sees the error.
+ */
+REACTOR_API int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data);
+
+/*
+ * Stops watching `fd`. Removes the kernel registration at once (so a forked
+ * child holding the same file keeps nothing of ours armed). Succeeds after the
+ * fd was closed or its number reused (dup2): the kernel's EBADF/ENOENT are
+ * absorbed. A registration removed during a dispatch receives no further
+ * callback from that dispatch. Errors: -EINVAL fd < 0, -ENOENT unknown fd.
+ */
+REACTOR_API int reactor_unregister(reactor_t *r, int fd);
+
+/*
+ * Reads a registration: any of `events`, `cb`, `data` may be NULL.
+ * Errors: -EINVAL fd < 0, -ENOENT unknown fd.
+ */
+REACTOR_API int reactor_get(const reactor_t *r, int fd, unsigned *events, reactor_cb *cb,
+                            void **data);
+
+/* Returns the number of descriptors registered by the user. */
+REACTOR_API int reactor_count(const reactor_t *r);
+
+/* ---- Waiting and dispatching ------------------------------------------- */
+
+/*
+ * Waits up to `timeout_ms` (-1 forever, 0 not at all) for registered fds to be
+ * ready and fills at most `max` entries of `out`, one per ready fd. Runs no
+ * callbacks (timers, signals and posted callbacks are left for
+ * reactor_run_once). When more than `max` fds are ready, the rest are reported
+ * by later calls; none is lost. Returns the number of entries, 0 on timeout or
+ * when reactor_stop() interrupted the wait, -EINTR when a signal interrupted
+ * it (retry with the remaining time, as Python's selectors does), -EINVAL for
+ * max < 1 or out == NULL, -EBUSY when called from inside a callback of this
+ * reactor. Waits for the timeout even when nothing is registered.
+ * Errors and hang-ups wake an fd as ready for what it registered.
+ */
+REACTOR_API int reactor_select(reactor_t *r, int timeout_ms, reactor_event_t *out, int max);
+
+/*
+ * Waits like reactor_select() (shortened to the next timer's deadline) and
+ * calls the callbacks of the ready fds, then those of expired timers, caught
+ * signals and posted callbacks. Returns how many callbacks ran (0 after a
+ * timeout or an interrupting signal), or -EBUSY when called from inside a
+ * callback of this reactor.
+ */
+REACTOR_API int reactor_run_once(reactor_t *r, int timeout_ms);
+
+/*
+ * Runs reactor_run_once() until reactor_stop() is called or nothing is left to
+ * wait for: no fd registered, no timer pending, no signal watched, no work in
+ * flight, no post queued. Returns 0, or a negative errno on failure (-EBUSY
+ * from inside a callback).
+ */
+REACTOR_API int reactor_run(reactor_t *r);
+
+/*
+ * Makes reactor_run() return after the current iteration, and wakes a blocked
+ * wait at once. A stop requested while the loop is not running makes the next
+ * reactor_run() return at once after one iteration.
+ * Thread-safe and async-signal-safe.
+ */
+REACTOR_API void reactor_stop(reactor_t *r);
+
+/* Returns a static description of a (negative or positive) errno value. Thread-safe. */
+REACTOR_API const char *reactor_strerror(int err);
+
+/* ---- Timers ------------------------------------------------------------ */
+
+/* Called on the loop thread when timer `id` expires. */
+typedef void (*reactor_timer_cb)(reactor_t *r, int64_t id, void *data);
+
+/*
+ * Starts a timer that fires `after_ms` milliseconds from the loop's current
+ * time (reactor_now()), then every `repeat_ms` ms if `repeat_ms` > 0, on
+ * CLOCK_MONOTONIC. Never fires early; equal deadlines fire in the order added.
+ * Returns an id > 0 (ids are never reused by a reactor), or -EINVAL (cb NULL),
+ * -ENOMEM. O(log n).
+ */
+REACTOR_API int64_t reactor_timer_add(reactor_t *r, uint64_t after_ms, uint64_t repeat_ms,
+                                      reactor_timer_cb cb, void *data);
+
+/*
+ * Cancels a timer. Returns 0, or -ENOENT for an id that already fired (a
+ * one-shot timer), was cancelled or never existed. A timer callback may cancel
+ * its own timer. O(log n).
+ */
+REACTOR_API int reactor_timer_cancel(reactor_t *r, int64_t id);
+
+/* Returns the loop's cached CLOCK_MONOTONIC time in ms, updated once per iteration. */
+REACTOR_API uint64_t reactor_now(const reactor_t *r);
+
+/* ---- Signals ------------------------------------------------------------ */
+
+/* Called on the loop thread (never in the signal handler) after `signo` was caught. */
+typedef void (*reactor_signal_cb)(reactor_t *r, int signo, void *data);
+
+/*
+ * Watches signal `signo`: its callback runs on the loop thread in the next
+ * iteration after delivery (several deliveries between two iterations may
+ * run it once). Installs a handler and remembers the previous disposition.
+ * When several reactors in one process watch the same signal, each of them
+ * runs its callback once per delivery. Errors: -EINVAL bad signal number
+ * (or SIGKILL/SIGSTOP), -EEXIST already watched by this reactor, -ENOMEM.
+ */
+REACTOR_API int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data);
+
+/*
+ * Stops watching `signo`; when no reactor watches it any more the previous
+ * disposition is restored. Errors: -ENOENT not watched by this reactor.
+ */
+REACTOR_API int reactor_signal_remove(reactor_t *r, int signo);
+
+/* ---- Cross-thread posts ------------------------------------------------- */
+
+/* Runs on the loop thread. */
+typedef void (*reactor_post_cb)(reactor_t *r, void *data);
+
+/*
+ * Queues `fn(r, data)` to run on the loop thread in the next iteration, in
+ * FIFO order. Many posts between two iterations cost one wakeup. Thread-safe
+ * (may also be called from the loop thread). Errors: -EINVAL fn NULL, -ENOMEM.
+ */
+REACTOR_API int reactor_post(reactor_t *r, reactor_post_cb fn, void *data);
+
+/* ---- Work pool ---------------------------------------------------------- */
+
+/* Runs on a pool thread. */
+typedef void (*reactor_work_fn)(void *data);
+/* Runs on the loop thread once work finished (status 0) or was cancelled (-ECANCELED). */
+typedef void (*reactor_done_fn)(reactor_t *r, void *data, int status);
+
+/*
+ * Runs `work(data)` on the reactor's thread pool, then `done(r, data, status)`
+ * on the loop thread. The pool has REACTOR_THREADPOOL_SIZE threads (default 4,
+ * see reactor_set_threadpool_size) and is created at the first call.
+ * Returns a work id > 0 for reactor_work_cancel(), or -EINVAL (work NULL),
+ * -ENOMEM, or the error of pthread_create.
+ */
+REACTOR_API int64_t reactor_queue_work(reactor_t *r, reactor_work_fn work, reactor_done_fn done,
+                                       void *data);
+
+/*
+ * Cancels queued work that has not started: its `done` runs with -ECANCELED
+ * in the next iteration. Errors: -ENOENT unknown or finished id, -EBUSY the
+ * work is running.
+ */
+REACTOR_API int reactor_work_cancel(reactor_t *r, int64_t id);
+
+/*
+ * Sets the number of pool threads (1..128) before the pool starts.
+ * Errors: -EINVAL out of range, -EBUSY the pool has already started.
+ */
+REACTOR_API int reactor_set_threadpool_size(reactor_t *r, unsigned threads);
+
+/* ---- Fork ------------------------------------------------------------------ */
+
+/*
+ * To be called in the child after fork() before using the reactor there:
+ * creates a new kernel object, restores every registration, and rebuilds the
+ * signal and wakeup machinery. Returns 0 or a negative errno.
+ */
+REACTOR_API int reactor_reinit(reactor_t *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REACTOR_H */

@@ -1,0 +1,185 @@
+/*
+ * dispatch.c - waiting, collecting ready events, and calling callbacks.
+ *
+ * The stale-event rule. A batch of events is collected first, each stamped
+ * with the generation of the registration it was reported for; callbacks run
+ * afterwards. Before each callback the stamp is compared with the fd's
+ * current generation, which changes on every register and unregister. So an
+ * event whose registration was removed by an earlier callback of the same
+ * batch is dropped, even if the fd number was registered again meanwhile:
+ * the bug Redis's ae has (it looks events up by fd number alone) and libev
+ * and libuv avoid. The reported events are also masked with the current
+ * registration, so a callback that drops WRITE from another fd is obeyed at
+ * once.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "internal.h"
+
+void rx_update_now(reactor_t *r)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r->now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Folds one backend report into the batch. Returns 1 if it added an entry.
+ * Internal registrations (wakeup, signal pipe) are serviced here and never
+ * appear in the batch: they do only bookkeeping that must happen whether the
+ * caller dispatches (run_once) or not (select).
+ */
+static int rx_collect_one(reactor_t *r, const struct rx_ready *rd, struct rx_pending *out,
+                          int count)
+{
+    struct rx_fd *e = rx_fd_get(r, rd->fd);
+    if (!e || !(e->flags & RX_FD_USED) || (rd->tag && rd->tag != e->gen)) {
+        /* No live registration wanted this: the kernel holds a file we could
+         * not delete (see rx_rebuild_backend). */
+        if (r->ops->features & RX_FEAT_REBUILD_ON_STALE)
+            r->rebuild = 1;
+        return 0;
+    }
+    unsigned ev = rd->events & e->events & RX_EVENT_MASK;
+    if (e->mark) { /* second report for this fd in one batch (kqueue's two filters) */
+        out[e->mark - 1].events |= ev;
+        if (e->flags & RX_FD_FIRED)
+            rx_oneshot_fired(r, rd->fd, e, ev);
+        return 0;
+    }
+    if (!ev || (e->flags & RX_FD_FIRED))
+        return 0;
+    if (e->flags & RX_FD_INTERNAL) {
+        e->cb(r, rd->fd, ev, e->data);
+        return 0;
+    }
+    if (e->events & REACTOR_ONESHOT)
+        rx_oneshot_fired(r, rd->fd, e, ev);
+    out[count].fd = rd->fd;
+    out[count].events = ev;
+    out[count].gen = e->gen;
+    e->mark = (uint32_t)count + 1;
+    return 1;
+}
+
+/*
+ * Applies pending changes, waits, and fills `out` with at most `max` entries,
+ * one per fd. Returns the count or a negative errno (-EINTR).
+ */
+static int rx_collect(reactor_t *r, int timeout_ms, struct rx_pending *out, int max)
+{
+    if (r->rebuild) {
+        int rc = rx_rebuild_backend(r);
+        if (rc < 0)
+            return rc;
+    }
+    int count = rx_flush_changes(r, out, max);
+    for (int i = 0; i < count; i++)
+        r->fds[out[i].fd].mark = (uint32_t)i + 1;
+    int room = max - count;
+    if (room > 0) {
+        int n = r->ops->wait(r->state, count ? 0 : timeout_ms, r->ready, room);
+        if (n < 0 && count == 0)
+            return n;
+        for (int i = 0; i < n; i++)
+            count += rx_collect_one(r, &r->ready[i], out, count);
+    }
+    for (int i = 0; i < count; i++)
+        r->fds[out[i].fd].mark = 0;
+    return count;
+}
+
+int reactor_select(reactor_t *r, int timeout_ms, reactor_event_t *out, int max)
+{
+    if (!out || max < 1)
+        return -EINVAL;
+    if (r->dispatching)
+        return -EBUSY;
+    if (max > r->ready_cap)
+        max = r->ready_cap;
+    int n = rx_collect(r, timeout_ms, r->batch, max);
+    for (int i = 0; i < n; i++) {
+        out[i].fd = r->batch[i].fd;
+        out[i].events = r->batch[i].events;
+        out[i].data = r->fds[r->batch[i].fd].data;
+    }
+    return n;
+}
+
+/* Runs the callbacks of a collected batch; see the stale-event rule above. */
+static int rx_dispatch(reactor_t *r, int n)
+{
+    int ran = 0;
+    for (int i = 0; i < n; i++) {
+        /* Re-read everything each time: a callback may grow r->batch and r->fds. */
+        struct rx_pending p = r->batch[i];
+        const struct rx_fd *e = &r->fds[p.fd];
+        unsigned ev = p.events & e->events;
+        if (e->gen != p.gen || !ev || !e->cb)
+            continue;
+        e->cb(r, p.fd, ev, e->data);
+        ran++;
+    }
+    return ran;
+}
+
+/*
+ * One iteration. A callback may call reactor_free(): the reactor is then
+ * destroyed here, once no callback is running, and *freed tells the caller
+ * not to touch it again.
+ */
+static int rx_run_once(reactor_t *r, int timeout_ms, int *freed)
+{
+    if (r->dispatching)
+        return -EBUSY;
+    rx_update_now(r);
+    timeout_ms = rx_services_timeout(r, timeout_ms);
+    int n = rx_collect(r, timeout_ms, r->batch, r->ready_cap);
+    if (n == -EINTR)
+        n = 0;
+    else if (n < 0)
+        return n;
+    rx_update_now(r);
+    r->dispatching++;
+    int ran = rx_dispatch(r, n);
+    ran += rx_services_run(r);
+    r->dispatching--;
+    if (r->free_pending) {
+        rx_destroy(r);
+        *freed = 1;
+    }
+    return ran;
+}
+
+int reactor_run_once(reactor_t *r, int timeout_ms)
+{
+    int freed = 0;
+    return rx_run_once(r, timeout_ms, &freed);
+}
+
+int reactor_run(reactor_t *r)
+{
+    if (r->dispatching)
+        return -EBUSY;
+    for (;;) {
+        if (r->count == 0 && !rx_services_alive(r))
+            break;
+        int freed = 0;
+        /* A stop that came before this iteration: look once, do not block. */
+        int rc = rx_run_once(r, atomic_load(&r->stop) ? 0 : -1, &freed);
+        if (freed)
+            return 0;
+        if (rc < 0)
+            return rc;
+        if (atomic_exchange(&r->stop, 0))
+            break;
+    }
+    return 0;
+}
+
+void reactor_stop(reactor_t *r)
+{
+    atomic_store(&r->stop, 1);
+    rx_wakeup(r);
+}

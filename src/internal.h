@@ -1,0 +1,120 @@
+/*
+ * internal.h - the reactor object and the functions the core's files share.
+ *
+ * Naming: `reactor_` is public API, `rx_` is internal (never exported; the
+ * library is built with hidden visibility).
+ */
+#ifndef RX_INTERNAL_H
+#define RX_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "../backends/backend.h"
+#include "reactor.h"
+#include "services.h"
+
+#define RX_EVENT_MASK (REACTOR_READ | REACTOR_WRITE)
+#define RX_ALL_FLAGS (REACTOR_READ | REACTOR_WRITE | REACTOR_EDGE | REACTOR_ONESHOT)
+
+/* rx_fd.flags */
+enum {
+    RX_FD_USED = 1u << 0,     /* a registration lives here */
+    RX_FD_INTERNAL = 1u << 1, /* the reactor's own fd (wakeup, signals): invisible to the API */
+    RX_FD_DIRTY = 1u << 2,    /* queued in reactor.dirty: kernel state to reconcile before the wait */
+    RX_FD_FIRED = 1u << 3,    /* a ONESHOT registration that fired: disarmed until modified */
+};
+
+/*
+ * One slot of the fd table, indexed by fd. The fields dispatch reads for every
+ * event (gen, events, flags, cb, data) are kept together in 32 bytes.
+ */
+struct rx_fd {
+    reactor_cb cb;
+    void *data;
+    uint32_t gen;   /* registration generation; 0 = never used. Also the kernel tag. */
+    uint32_t mark;  /* batch merge: slot + 1 in the batch being collected, 0 = not in it */
+    uint8_t events; /* registered REACTOR_* bits */
+    uint8_t kernel; /* what the backend currently has armed (REACTOR_* | RX_IN_KERNEL) */
+    uint8_t flags;  /* RX_FD_* */
+};
+
+/* An event collected from the backend, with the generation it was reported for. */
+struct rx_pending {
+    int fd;
+    unsigned events;
+    uint32_t gen;
+};
+
+struct reactor {
+    const struct rx_backend *ops;
+    void *state; /* the backend's */
+
+    struct rx_fd *fds; /* indexed by fd, grown on demand */
+    int nfds;          /* capacity of fds */
+    int count;         /* user registrations */
+    int ninternal;     /* the reactor's own registrations (wakeup, signals) */
+    uint32_t last_gen; /* generations are never 0 */
+
+    int *dirty; /* fds whose kernel state differs from what was asked */
+    int ndirty, dirty_cap;
+
+    struct rx_ready *ready; /* backend output, sized to what is registered */
+    struct rx_pending *batch; /* collected events, validated again at dispatch */
+    int ready_cap;
+    int rebuild; /* the backend reported a file we cannot remove: rebuild before waiting */
+
+    int dispatching;  /* > 0 while callbacks run: nested waits are refused */
+    int free_pending; /* reactor_free() was called from a callback */
+    atomic_int stop;  /* reactor_stop() requested */
+
+    int wake_rfd, wake_wfd; /* eventfd (both equal) or a pipe; wakes a blocked wait */
+    atomic_int wake_pending; /* a wakeup byte is in flight: further wakes are free */
+
+    uint64_t now_ms; /* cached CLOCK_MONOTONIC, updated once per iteration */
+
+    struct rx_services svc; /* timers, signals, posts, work pool: src/services.h */
+};
+
+/* fdtable.c */
+int rx_fd_reserve(reactor_t *r, int fd);
+static inline struct rx_fd *rx_fd_get(const reactor_t *r, int fd)
+{
+    return fd < r->nfds ? &r->fds[fd] : 0;
+}
+int rx_ready_reserve(reactor_t *r, int n);
+
+/* register.c */
+int rx_register_internal(reactor_t *r, int fd, reactor_cb cb, void *data);
+void rx_unregister_internal(reactor_t *r, int fd);
+int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max);
+void rx_oneshot_fired(reactor_t *r, int fd, struct rx_fd *e, unsigned reported);
+int rx_rebuild_backend(reactor_t *r);
+
+/* dispatch.c */
+void rx_update_now(reactor_t *r);
+
+/* reactor.c */
+void rx_destroy(reactor_t *r); /* reactor_free() once no callback is running */
+
+/* wakeup.c */
+int rx_wakeup_open(reactor_t *r);
+void rx_wakeup_close(reactor_t *r);
+void rx_wakeup(reactor_t *r); /* async-signal-safe, thread-safe */
+void rx_wakeup_drain(reactor_t *r);
+
+/* util.c */
+int rx_set_cloexec_nonblock(int fd);
+
+/*
+ * Services (timers, signals, posts, work pool, fork), implemented in their own
+ * files against these hooks; see services.h.
+ */
+int rx_services_init(reactor_t *r);
+void rx_services_free(reactor_t *r);
+int rx_services_timeout(reactor_t *r, int timeout_ms); /* shorten to the next deadline */
+int rx_services_run(reactor_t *r);                     /* callbacks run */
+int rx_services_alive(const reactor_t *r);             /* keeps reactor_run going */
+int rx_services_reinit(reactor_t *r);                  /* after fork */
+
+#endif /* RX_INTERNAL_H */

@@ -1,0 +1,291 @@
+/*
+ * register.c - registrations and the change list.
+ *
+ * When each change reaches the kernel:
+ *  - register: at once. The kernel's refusals (EBADF for a closed fd, EPERM
+ *    for a regular file on epoll) must reach the caller, and a refused
+ *    registration must leave no trace (as Python's selectors promises).
+ *  - unregister: at once. A delete deferred to the next wait could meet a
+ *    different file under the same fd number (the caller is free to close and
+ *    reopen in between), and a forked child that still holds the file would
+ *    otherwise keep our interest armed.
+ *  - modify: deferred to the next wait and coalesced, as libevent's changelist
+ *    and libev's fdchanges do: a callback that flips WRITE on and off again
+ *    costs nothing, and several changes to one fd cost at most one kernel call.
+ *    Changing only the callback or data never reaches the kernel.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static int rx_check_events(const reactor_t *r, unsigned events)
+{
+    if ((events & ~RX_ALL_FLAGS) || !(events & RX_EVENT_MASK))
+        return -EINVAL;
+    if ((events & REACTOR_EDGE) && !(r->ops->features & RX_FEAT_EDGE))
+        return -ENOTSUP;
+    return 0;
+}
+
+/* What the kernel should have armed for a registration: nothing once a ONESHOT fired. */
+static unsigned rx_wanted(const struct rx_fd *e)
+{
+    return (e->flags & RX_FD_FIRED) ? 0 : e->events;
+}
+
+/* What the kernel has armed; an entry with no READ/WRITE left is armed with nothing. */
+static unsigned rx_armed(const struct rx_fd *e)
+{
+    return (e->kernel & RX_EVENT_MASK) ? (e->kernel & RX_ALL_FLAGS) : 0;
+}
+
+static int rx_apply(reactor_t *r, int fd, struct rx_fd *e, unsigned want)
+{
+    int rc = r->ops->change(r->state, fd, e->kernel, want, e->gen);
+    if (rc == 0)
+        e->kernel = want ? (uint8_t)(want | RX_IN_KERNEL) : 0;
+    return rc;
+}
+
+static int rx_mark_dirty(reactor_t *r, int fd, struct rx_fd *e)
+{
+    if (e->flags & RX_FD_DIRTY)
+        return 0;
+    if (r->ndirty == r->dirty_cap) {
+        int cap = r->dirty_cap ? r->dirty_cap * 2 : 64;
+        int *d = realloc(r->dirty, (size_t)cap * sizeof *d);
+        if (!d)
+            return -ENOMEM;
+        r->dirty = d;
+        r->dirty_cap = cap;
+    }
+    r->dirty[r->ndirty++] = fd;
+    e->flags |= RX_FD_DIRTY;
+    return 0;
+}
+
+static uint32_t rx_next_gen(reactor_t *r)
+{
+    if (++r->last_gen == 0) /* 0 means "no registration": skip it on wrap-around */
+        ++r->last_gen;
+    return r->last_gen;
+}
+
+static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data,
+                  unsigned flags)
+{
+    int rc = rx_fd_reserve(r, fd);
+    if (rc < 0)
+        return rc;
+    struct rx_fd *e = &r->fds[fd];
+    if (e->flags & RX_FD_USED)
+        return -EEXIST;
+    rc = rx_ready_reserve(r, r->count + r->ninternal + 1);
+    if (rc < 0)
+        return rc;
+    e->gen = rx_next_gen(r);
+    e->kernel = 0;
+    rc = rx_apply(r, fd, e, events);
+    if (rc < 0) {
+        e->gen = 0;
+        return rc;
+    }
+    e->events = (uint8_t)events;
+    e->cb = cb;
+    e->data = data;
+    /* A stale entry for this fd may still sit in r->dirty: without the flag it is skipped. */
+    e->flags = (uint8_t)(RX_FD_USED | flags);
+    if (flags & RX_FD_INTERNAL)
+        r->ninternal++;
+    else
+        r->count++;
+    return 0;
+}
+
+static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
+{
+    if (e->kernel & RX_IN_KERNEL) {
+        int rc = rx_apply(r, fd, e, 0);
+        /* Closed fd (EBADF), or its number now names a file the kernel never saw
+         * (ENOENT after dup2): either way nothing of ours is left to delete. */
+        if (rc < 0 && rc != -EBADF && rc != -ENOENT)
+            return rc;
+    }
+    if (e->flags & RX_FD_INTERNAL)
+        r->ninternal--;
+    else
+        r->count--;
+    e->gen = 0; /* events of this registration still in a batch are now stale */
+    e->events = 0;
+    e->kernel = 0;
+    e->flags = 0;
+    e->cb = NULL;
+    e->data = NULL;
+    return 0;
+}
+
+static struct rx_fd *rx_user_fd(const reactor_t *r, int fd)
+{
+    struct rx_fd *e = rx_fd_get(r, fd);
+    if (!e || (e->flags & (RX_FD_USED | RX_FD_INTERNAL)) != RX_FD_USED)
+        return NULL;
+    return e;
+}
+
+int reactor_register(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data)
+{
+    if (fd < 0)
+        return -EINVAL;
+    int rc = rx_check_events(r, events);
+    if (rc < 0)
+        return rc;
+    return rx_add(r, fd, events, cb, data, 0);
+}
+
+int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data)
+{
+    if (fd < 0)
+        return -EINVAL;
+    int rc = rx_check_events(r, events);
+    if (rc < 0)
+        return rc;
+    struct rx_fd *e = rx_user_fd(r, fd);
+    if (!e)
+        return -ENOENT;
+    if (events != e->events || (e->flags & RX_FD_FIRED)) {
+        rc = rx_mark_dirty(r, fd, e);
+        if (rc < 0)
+            return rc;
+        e->events = (uint8_t)events;
+        e->flags &= (uint8_t)~RX_FD_FIRED;
+    }
+    e->cb = cb;
+    e->data = data;
+    return 0;
+}
+
+int reactor_unregister(reactor_t *r, int fd)
+{
+    if (fd < 0)
+        return -EINVAL;
+    struct rx_fd *e = rx_user_fd(r, fd);
+    if (!e)
+        return -ENOENT;
+    return rx_remove(r, fd, e);
+}
+
+int reactor_get(const reactor_t *r, int fd, unsigned *events, reactor_cb *cb, void **data)
+{
+    if (fd < 0)
+        return -EINVAL;
+    const struct rx_fd *e = rx_user_fd(r, fd);
+    if (!e)
+        return -ENOENT;
+    if (events)
+        *events = e->events;
+    if (cb)
+        *cb = e->cb;
+    if (data)
+        *data = e->data;
+    return 0;
+}
+
+int reactor_count(const reactor_t *r)
+{
+    return r->count;
+}
+
+int rx_register_internal(reactor_t *r, int fd, reactor_cb cb, void *data)
+{
+    return rx_add(r, fd, REACTOR_READ, cb, data, RX_FD_INTERNAL);
+}
+
+void rx_unregister_internal(reactor_t *r, int fd)
+{
+    struct rx_fd *e = rx_fd_get(r, fd);
+    if (e && (e->flags & RX_FD_INTERNAL))
+        (void)rx_remove(r, fd, e);
+}
+
+/*
+ * A ONESHOT registration has just been reported: it is disarmed until the
+ * next modify. Record what the kernel did by itself so that reconciling costs
+ * no system call where the kernel already disarmed it.
+ */
+void rx_oneshot_fired(reactor_t *r, int fd, struct rx_fd *e, unsigned reported)
+{
+    e->flags |= RX_FD_FIRED;
+    if (r->ops->features & RX_FEAT_ONESHOT_FD)
+        e->kernel = RX_IN_KERNEL; /* EPOLLONESHOT: still in the interest list, disabled */
+    else if (r->ops->features & RX_FEAT_ONESHOT_FILTER)
+        e->kernel &= (uint8_t)~reported; /* EV_ONESHOT: each reported filter is gone */
+    if (rx_armed(e) != 0)
+        (void)rx_mark_dirty(r, fd, e); /* on ENOMEM the fd stays armed: a spurious report, never a lost one */
+}
+
+/*
+ * Brings the kernel in line with every registration changed since the last
+ * wait. A change the kernel refuses (typically: the fd was closed without
+ * being unregistered) is reported as readiness for what the fd registered, so
+ * the owner's next read or write meets the error and it can unregister.
+ * Returns the number of such reports written to `failed` (at most max); a
+ * refusal that finds no room stays queued for the next wait.
+ */
+int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max)
+{
+    int nfailed = 0, kept = 0;
+    for (int i = 0; i < r->ndirty; i++) {
+        int fd = r->dirty[i];
+        struct rx_fd *e = &r->fds[fd];
+        if (!(e->flags & RX_FD_DIRTY))
+            continue;
+        unsigned want = rx_wanted(e);
+        if (!(e->flags & RX_FD_USED) || rx_armed(e) == want) {
+            e->flags &= (uint8_t)~RX_FD_DIRTY;
+            continue;
+        }
+        if (nfailed == max) {
+            r->dirty[kept++] = fd;
+            continue;
+        }
+        e->flags &= (uint8_t)~RX_FD_DIRTY;
+        if (rx_apply(r, fd, e, want) < 0) {
+            e->kernel = 0;
+            failed[nfailed].fd = fd;
+            failed[nfailed].events = e->events & RX_EVENT_MASK;
+            failed[nfailed].gen = e->gen;
+            nfailed++;
+        }
+    }
+    r->ndirty = kept;
+    return nfailed;
+}
+
+/*
+ * Replaces the backend's kernel object and re-adds every registration. Used
+ * after fork() (the child must not share the parent's epoll set) and when
+ * epoll keeps reporting a file we can no longer delete: epoll(7) keys its
+ * interest list by (fd, open file description), so a file closed here but
+ * alive in a dup or a child stays in the set under a number we cannot name.
+ * The re-adds go through the change list, so refusals are reported as ready.
+ */
+int rx_rebuild_backend(reactor_t *r)
+{
+    void *state;
+    int rc = r->ops->create(&state);
+    if (rc < 0)
+        return rc;
+    r->ops->destroy(r->state);
+    r->state = state;
+    r->rebuild = 0;
+    for (int fd = 0; fd < r->nfds; fd++) {
+        struct rx_fd *e = &r->fds[fd];
+        if (!(e->flags & RX_FD_USED))
+            continue;
+        e->kernel = 0;
+        if ((rc = rx_mark_dirty(r, fd, e)) < 0)
+            return rc;
+    }
+    return 0;
+}
