@@ -2,13 +2,135 @@
  * services.h - per-reactor state of the loop services: timers, signals,
  * cross-thread posts and the work pool. Owned by src/timer.c, src/signal.c,
  * src/post.c and src/work.c; the core only calls the rx_services_* hooks
- * declared in internal.h.
+ * declared in internal.h, and src/services.c fans them out to the modules.
+ *
+ * Everything here is embedded in struct reactor (r->svc), so a reactor that
+ * never uses a service pays no allocation for it: the timer arrays grow on the
+ * first timer, the signal pipe is opened by the first reactor_signal_add() and
+ * the pool threads start with the first reactor_queue_work().
  */
 #ifndef RX_SERVICES_H
 #define RX_SERVICES_H
 
-struct rx_services {
-    int placeholder; /* replaced by the services' real state */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reactor.h"
+
+/* ---- Timers (src/timer.c) ------------------------------------------------ */
+
+/*
+ * One heap entry, 16 bytes: a node's four children fill one 64-byte cache
+ * line. The deadline and the order are kept in the heap itself so that
+ * sifting never dereferences a timer's record.
+ */
+struct rx_heap_entry {
+    uint64_t deadline; /* fire when reactor_now() >= deadline */
+    uint64_t order;    /* seq << 32 | slot: equal deadlines fire in seq (insertion) order */
 };
+
+/* The part of a timer's slot that add, cancel and every heap move touch. */
+struct rx_timer_index {
+    uint32_t pos; /* armed: index in the heap; free: next free slot */
+    uint32_t gen; /* the id's generation (high half of the id) */
+};
+
+/* The part only firing reads. */
+struct rx_timer {
+    reactor_timer_cb cb;
+    void *data;
+    uint64_t repeat_ms; /* 0: one-shot */
+};
+
+struct rx_timers {
+    struct rx_heap_entry *heap; /* 4-ary min-heap on (deadline, order) */
+    void *heap_mem;             /* the allocation heap points into (see timer.c) */
+    uint32_t len, cap;
+    struct rx_timer_index *index; /* by slot */
+    struct rx_timer *timers;      /* by slot */
+    uint32_t nslots, slots_cap;
+    uint32_t free_head; /* first free slot, RX_TIMER_NONE if none */
+    uint32_t next_seq;  /* renumbered before it wraps (see timer.c) */
+    uint32_t horizon;   /* during rx_timers_run: timers with seq >= horizon wait */
+};
+
+/* ---- Signals (src/signal.c) ---------------------------------------------- */
+
+/* The reactor's part of the signal machinery, allocated by the first reactor_signal_add(). */
+struct rx_sigstate;
+
+/* ---- Cross-thread posts (src/post.c) -------------------------------------- */
+
+struct rx_post_node {
+    struct rx_post_node *next;
+    reactor_post_cb fn;
+    void *data;
+};
+
+struct rx_posts {
+    pthread_mutex_t lock; /* guards head/tail: reactor_post() is called from any thread */
+    struct rx_post_node *head, *tail;
+    atomic_size_t queued; /* read without the lock by rx_services_alive() */
+};
+
+/* ---- Work pool (src/work.c) ----------------------------------------------- */
+
+struct rx_work;
+
+/* A doubly-linked list of work items; cancel unlinks from the middle. */
+struct rx_work_list {
+    struct rx_work *head, *tail;
+};
+
+struct rx_workpool {
+    pthread_mutex_t lock; /* guards the three lists, `stopping` and the workers' view */
+    pthread_cond_t wake;  /* signalled when work is queued or the pool stops */
+    struct rx_work_list queued, running, done;
+    int stopping;          /* under lock: workers exit (reactor_free has emptied the queue) */
+    pthread_t *threads;    /* loop thread only */
+    unsigned nthreads;     /* threads started; 0 = pool not started */
+    unsigned size;         /* from reactor_set_threadpool_size(), 0 = not set */
+    int64_t last_id;       /* loop thread only */
+    int inflight;          /* loop thread only: queued until its done ran */
+    atomic_int completed;  /* the done list is not empty; read without the lock */
+};
+
+struct rx_services {
+    struct rx_timers timers;
+    struct rx_sigstate *sig; /* NULL until the first reactor_signal_add() */
+    struct rx_posts posts;
+    struct rx_workpool work;
+};
+
+/*
+ * What each module offers src/services.c. Functions taking reactor_t run on
+ * the loop thread unless their public counterpart says otherwise.
+ */
+void rx_timers_init(reactor_t *r);
+void rx_timers_free(reactor_t *r);
+int rx_timers_timeout(const reactor_t *r, int timeout_ms);
+int rx_timers_run(reactor_t *r);
+int rx_timers_pending(const reactor_t *r);
+
+void rx_signals_free(reactor_t *r);
+int rx_signals_run(reactor_t *r);
+int rx_signals_watched(const reactor_t *r);
+int rx_signals_caught(const reactor_t *r);
+int rx_signals_reinit(reactor_t *r);
+
+int rx_posts_init(reactor_t *r);
+void rx_posts_free(reactor_t *r);
+int rx_posts_run(reactor_t *r);
+int rx_posts_queued(const reactor_t *r);
+int rx_posts_reinit(reactor_t *r);
+
+int rx_work_init(reactor_t *r);
+void rx_work_free(reactor_t *r);
+int rx_work_run(reactor_t *r);
+int rx_work_inflight(const reactor_t *r);
+int rx_work_completed(const reactor_t *r);
+int rx_work_reinit(reactor_t *r);
 
 #endif /* RX_SERVICES_H */

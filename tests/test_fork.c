@@ -1,0 +1,282 @@
+/*
+ * test_fork.c - reactor_reinit() in a real child process: registrations,
+ * timers, signals, posts and the work pool all work in the child, and the
+ * parent's reactor is unaffected.
+ *
+ * The child cannot use cmocka's assertions (a failure would unwind into a
+ * copy of the parent's test runner): it reports through its exit status, one
+ * bit per check that failed, which the parent decodes.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "svc_test.h"
+
+/*
+ * ThreadSanitizer refuses to start threads in a child forked from a threaded
+ * process unless told otherwise; the child here starts pool threads on
+ * purpose. TSan reads its defaults from this hook (TSAN_OPTIONS still wins);
+ * without TSan nothing calls it.
+ */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+    return "die_after_fork=0";
+}
+
+struct seen {
+    int reads;
+    char last[8];
+    int timers;
+    int signals;
+    int posts;
+    int work_done, work_cancelled;
+};
+
+static struct seen seen;
+
+static void read_cb(reactor_t *r, int fd, unsigned events, void *data)
+{
+    (void)r;
+    (void)events;
+    (void)data;
+    ssize_t n = read(fd, seen.last, sizeof seen.last - 1);
+    if (n > 0) {
+        seen.last[n] = '\0';
+        seen.reads++;
+    }
+}
+
+static void timer_cb(reactor_t *r, int64_t id, void *data)
+{
+    (void)r;
+    (void)id;
+    (void)data;
+    seen.timers++;
+}
+
+static void signal_cb(reactor_t *r, int signo, void *data)
+{
+    (void)r;
+    (void)signo;
+    (void)data;
+    seen.signals++;
+}
+
+static void post_cb(reactor_t *r, void *data)
+{
+    (void)r;
+    (void)data;
+    seen.posts++;
+}
+
+static void *post_from_thread(void *arg)
+{
+    reactor_post(arg, post_cb, NULL);
+    return NULL;
+}
+
+static void quick_work(void *data)
+{
+    (void)data;
+}
+
+static void done_cb(reactor_t *r, void *data, int status)
+{
+    (void)r;
+    (void)data;
+    if (status == 0)
+        seen.work_done++;
+    else if (status == -ECANCELED)
+        seen.work_cancelled++;
+}
+
+/* Work that blocks on a pipe until the parent writes to it. */
+static int block_pipe[2];
+static atomic_int blocking_started;
+
+static void blocking_work(void *data)
+{
+    char c;
+    (void)data;
+    atomic_store(&blocking_started, 1);
+    while (read(block_pipe[0], &c, 1) < 0 && errno == EINTR)
+        ;
+}
+
+enum {
+    CHILD_REINIT = 1 << 0,
+    CHILD_READ = 1 << 1,
+    CHILD_TIMER = 1 << 2,
+    CHILD_SIGNAL = 1 << 3,
+    CHILD_POST = 1 << 4,
+    CHILD_WORK = 1 << 5,
+    CHILD_CANCELLED = 1 << 6,
+};
+
+static const char *const child_checks[] = {
+    "reactor_reinit() failed",
+    "the registered socket was not reported readable",
+    "the timer did not fire",
+    "the signal callback did not run",
+    "a post from a thread did not run",
+    "new work did not complete",
+    "work in flight at the fork was not cancelled",
+};
+
+/* In the child: everything the reactor offers must work after reinit. */
+static int child(reactor_t *r, int peer)
+{
+    int failed = 0;
+    memset(&seen, 0, sizeof seen);
+    if (reactor_reinit(r) != 0)
+        return CHILD_REINIT;
+    if (write(peer, "ping", 4) != 4)
+        return CHILD_READ;
+    reactor_timer_add(r, 10, 0, timer_cb, NULL);
+    raise(SIGUSR1);
+    pthread_t t;
+    if (pthread_create(&t, NULL, post_from_thread, r) == 0)
+        pthread_join(t, NULL);
+    reactor_queue_work(r, quick_work, done_cb, NULL);
+
+    uint64_t end = svc_now_ms() + 5000;
+    while (svc_now_ms() < end && !(seen.reads && seen.timers && seen.signals && seen.posts &&
+                                   seen.work_done && seen.work_cancelled))
+        reactor_run_once(r, 100);
+    if (seen.reads != 1 || strcmp(seen.last, "ping") != 0)
+        failed |= CHILD_READ;
+    if (seen.timers != 1)
+        failed |= CHILD_TIMER;
+    if (seen.signals != 1)
+        failed |= CHILD_SIGNAL;
+    if (seen.posts != 1)
+        failed |= CHILD_POST;
+    if (seen.work_done != 1)
+        failed |= CHILD_WORK;
+    if (seen.work_cancelled != 1)
+        failed |= CHILD_CANCELLED;
+    reactor_free(r);
+    return failed;
+}
+
+static void child_after_fork_and_reinit_uses_every_service(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(pipe(block_pipe), 0);
+    assert_int_equal(reactor_register(r, sv[0], REACTOR_READ, read_cb, NULL), 0);
+    assert_int_equal(reactor_signal_add(r, SIGUSR1, signal_cb, NULL), 0);
+    assert_int_equal(reactor_set_threadpool_size(r, 1), 0);
+    /* In flight at the fork: runs in the parent, cancelled in the child. */
+    atomic_store(&blocking_started, 0);
+    assert_true(reactor_queue_work(r, blocking_work, done_cb, NULL) > 0);
+    memset(&seen, 0, sizeof seen);
+    /* Fork once the pool thread sits in read(2): forking while another thread
+     * is inside malloc is safe with glibc, but not with the sanitizers'
+     * allocators, whose locks the child would inherit held. */
+    uint64_t end = svc_now_ms() + 5000;
+    while (!atomic_load(&blocking_started) && svc_now_ms() < end)
+        svc_sleep_ms(1);
+    assert_true(atomic_load(&blocking_started));
+    svc_sleep_ms(10);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(child(r, sv[1]));
+
+    int status;
+    pid_t waited = waitpid(pid, &status, 0);
+    /* Release the parent's work first: a failed check must not leave
+     * reactor_free() in the teardown waiting for it forever. */
+    assert_int_equal(write(block_pipe[1], "x", 1), 1);
+    assert_int_equal(waited, pid);
+    if (!WIFEXITED(status))
+        fail_msg("the child did not exit normally (status 0x%x)", status);
+    int failed = WEXITSTATUS(status);
+    for (unsigned i = 0; i < sizeof child_checks / sizeof child_checks[0]; i++)
+        if (failed & (1 << i))
+            print_error("child: %s\n", child_checks[i]);
+    assert_int_equal(failed, 0);
+
+    /* The parent's reactor still serves its registration, wakeup and pool. */
+    assert_int_equal(write(sv[1], "pong", 4), 4);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, post_from_thread, r), 0);
+    pthread_join(t, NULL);
+    end = svc_now_ms() + 5000;
+    while (svc_now_ms() < end && !(seen.reads && seen.posts && seen.work_done))
+        reactor_run_once(r, 100);
+    assert_int_equal(seen.reads, 1);
+    assert_string_equal(seen.last, "pong");
+    assert_int_equal(seen.posts, 1);
+    assert_int_equal(seen.work_done, 1);
+    assert_int_equal(seen.work_cancelled, 0);
+    assert_int_equal(seen.signals, 0); /* the child's raise() was the child's */
+
+    assert_int_equal(reactor_signal_remove(r, SIGUSR1), 0);
+    assert_int_equal(reactor_unregister(r, sv[0]), 0);
+    close(sv[0]);
+    close(sv[1]);
+    close(block_pipe[0]);
+    close(block_pipe[1]);
+}
+
+/* The child's wakeup is its own: a post in the parent does not wake the child. */
+static void child_wakeups_are_independent_of_the_parent(void **state)
+{
+    reactor_t *r = *state;
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int code = 0;
+        if (reactor_reinit(r) != 0)
+            _exit(1);
+        char c;
+        if (read(go[0], &c, 1) != 1) /* the parent posted before writing this */
+            _exit(2);
+        uint64_t start = svc_now_ms();
+        int ran = reactor_run_once(r, 300);
+        /* Nothing is due in the child: the wait must last its full timeout. */
+        if (ran != 0 || svc_now_ms() - start < 250)
+            code = 3;
+        reactor_free(r);
+        _exit(code);
+    }
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(reactor_post(r, post_cb, NULL), 0);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 3)
+        fail_msg("the parent's post woke the child's reactor");
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(reactor_run_once(r, 1000), 1);
+    assert_int_equal(seen.posts, 1);
+    close(go[0]);
+    close(go[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        SVC_TEST(child_after_fork_and_reinit_uses_every_service),
+        SVC_TEST(child_wakeups_are_independent_of_the_parent),
+    };
+    return cmocka_run_group_tests_name(svc_backend() ? svc_backend() : "default", tests, NULL,
+                                       NULL);
+}
