@@ -82,9 +82,11 @@ REACTOR_API reactor_t *reactor_new(const char *backend);
 /*
  * Destroys a reactor: closes the descriptors it opened for itself, never the
  * registered ones; frees every registration, pending timer and posted callback
- * without calling them. Called from inside a callback of the same reactor, the
+ * without calling them. Work queued with reactor_queue_work() that has not
+ * started is dropped, work that is running is waited for, and no `done`
+ * callback runs. Called from inside a callback of the same reactor, the
  * destruction is deferred until the dispatch that called the callback returns.
- * Work queued with reactor_queue_work() that is still running is waited for.
+ * No other thread may call reactor_post() on a reactor being freed.
  * NULL is ignored.
  */
 REACTOR_API void reactor_free(reactor_t *r);
@@ -232,7 +234,9 @@ typedef void (*reactor_signal_cb)(reactor_t *r, int signo, void *data);
  * run it once). Installs a handler and remembers the previous disposition.
  * When several reactors in one process watch the same signal, each of them
  * runs its callback once per delivery. Errors: -EINVAL bad signal number
- * (or SIGKILL/SIGSTOP), -EEXIST already watched by this reactor, -ENOMEM.
+ * (or SIGKILL/SIGSTOP) or cb NULL, -EEXIST already watched by this reactor,
+ * -ENOMEM, and on a reactor's first signal the errors of creating and
+ * registering its self-pipe (e.g. -EMFILE).
  */
 REACTOR_API int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data);
 
@@ -263,8 +267,10 @@ typedef void (*reactor_done_fn)(reactor_t *r, void *data, int status);
 
 /*
  * Runs `work(data)` on the reactor's thread pool, then `done(r, data, status)`
- * on the loop thread. The pool has REACTOR_THREADPOOL_SIZE threads (default 4,
- * see reactor_set_threadpool_size) and is created at the first call.
+ * on the loop thread (`done` may be NULL). The pool is created at the first
+ * call with reactor_set_threadpool_size() threads, else the environment
+ * variable REACTOR_THREADPOOL_SIZE (1..128, larger values capped at 128,
+ * anything else ignored), else 4. Pool threads block every signal.
  * Returns a work id > 0 for reactor_work_cancel(), or -EINVAL (work NULL),
  * -ENOMEM, or the error of pthread_create.
  */
@@ -289,7 +295,10 @@ REACTOR_API int reactor_set_threadpool_size(reactor_t *r, unsigned threads);
 /*
  * To be called in the child after fork() before using the reactor there:
  * creates a new kernel object, restores every registration, and rebuilds the
- * signal and wakeup machinery. Returns 0 or a negative errno.
+ * signal and wakeup machinery and the thread pool (restarted lazily). Work
+ * that was queued or running at the fork gets its `done` in the child with
+ * -ECANCELED; posts queued at the fork run in both processes, as timers do.
+ * Returns 0, -EBUSY from inside a callback, or a negative errno.
  */
 REACTOR_API int reactor_reinit(reactor_t *r);
 
