@@ -77,7 +77,7 @@ static int rx_select_call(struct rx_select *s, fd_set *rd, fd_set *wr, int timeo
     struct timeval tv, *tvp = NULL;
     if (timeout_ms >= 0) {
         tv.tv_sec = timeout_ms / 1000;
-        tv.tv_usec = (timeout_ms % 1000) * 1000;
+        tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
         tvp = &tv;
     }
     *rd = s->rd;

@@ -321,7 +321,12 @@ int rx_work_run(reactor_t *r)
 
     struct rx_work *w;
     while ((w = done.head) && !r->free_pending) {
-        rx_list_unlink(&done, w);
+        /* Pop the head (its prev is NULL), written out so the analyzer sees it. */
+        done.head = w->next;
+        if (done.head)
+            done.head->prev = NULL;
+        else
+            done.tail = NULL;
         reactor_done_fn fn = w->done;
         void *data = w->data;
         int status = w->status;
