@@ -1,0 +1,40 @@
+# install.cmake - what `cmake --install` puts where: the header, the shared
+# and static libraries, reactor.pc for pkg-config, and a CMake package so that
+# find_package(reactor) gives reactor::reactor and reactor::reactor_static.
+include(CMakePackageConfigHelpers)
+
+set(RX_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/reactor)
+
+install(FILES include/reactor.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS reactor reactor_static
+  EXPORT reactorTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT reactorTargets NAMESPACE reactor:: DESTINATION ${RX_CMAKE_DIR})
+
+configure_package_config_file(cmake/reactorConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/reactorConfig.cmake INSTALL_DESTINATION ${RX_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/reactorConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/reactorConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/reactorConfigVersion.cmake
+        DESTINATION ${RX_CMAKE_DIR})
+
+# A relocatable reactor.pc: prefix is found from the file's own place
+# (${pcfiledir}), so `cmake --install --prefix DIR` works without reconfiguring.
+file(RELATIVE_PATH RX_PC_UP "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+string(REGEX REPLACE "/$" "" RX_PC_UP "${RX_PC_UP}")
+set(RX_PC_PREFIX "\${pcfiledir}/${RX_PC_UP}")
+foreach(v LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${v}}")
+    set(RX_PC_${v} "${CMAKE_INSTALL_${v}}")
+  else()
+    set(RX_PC_${v} "\${prefix}/${CMAKE_INSTALL_${v}}")
+  endif()
+endforeach()
+configure_file(cmake/reactor.pc.in ${CMAKE_CURRENT_BINARY_DIR}/reactor.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/reactor.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+include(cmake/man.cmake OPTIONAL)
