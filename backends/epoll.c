@@ -92,8 +92,9 @@ static int rx_epoll_wait(void *state, int timeout_ms, struct rx_ready *out, int 
         uint32_t e = ep->evs[i].events;
         out[i].fd = (int)(uint32_t)ep->evs[i].data.u64;
         out[i].tag = (uint32_t)(ep->evs[i].data.u64 >> 32);
-        out[i].events = ((e & (EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLERR | EPOLLHUP)) ? REACTOR_READ : 0u) |
-                        ((e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ? REACTOR_WRITE : 0u);
+        out[i].events =
+            ((e & (EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLERR | EPOLLHUP)) ? REACTOR_READ : 0u) |
+            ((e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ? REACTOR_WRITE : 0u);
     }
     return n;
 }

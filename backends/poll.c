@@ -96,8 +96,8 @@ static int rx_poll_change(void *state, int fd, unsigned old, unsigned want, uint
         p->pfds[s].fd = fd;
         p->pfds[s].revents = 0;
     }
-    p->pfds[s].events = (short)(((want & REACTOR_READ) ? POLLIN : 0) |
-                                ((want & REACTOR_WRITE) ? POLLOUT : 0));
+    p->pfds[s].events =
+        (short)(((want & REACTOR_READ) ? POLLIN : 0) | ((want & REACTOR_WRITE) ? POLLOUT : 0));
     return 0;
 }
 

@@ -135,7 +135,8 @@ static int rx_select_wait(void *state, int timeout_ms, struct rx_ready *out, int
     for (int k = 0, fd = s->cursor; k < top && n > 0 && count < max; k++, fd++) {
         if (fd == top)
             fd = 0;
-        unsigned ev = (FD_ISSET(fd, &rd) ? REACTOR_READ : 0u) | (FD_ISSET(fd, &wr) ? REACTOR_WRITE : 0u);
+        unsigned ev =
+            (FD_ISSET(fd, &rd) ? REACTOR_READ : 0u) | (FD_ISSET(fd, &wr) ? REACTOR_WRITE : 0u);
         if (!ev)
             continue;
         n -= (ev & REACTOR_READ ? 1 : 0) + (ev & REACTOR_WRITE ? 1 : 0);

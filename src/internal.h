@@ -21,8 +21,8 @@
 enum {
     RX_FD_USED = 1u << 0,     /* a registration lives here */
     RX_FD_INTERNAL = 1u << 1, /* the reactor's own fd (wakeup, signals): invisible to the API */
-    RX_FD_DIRTY = 1u << 2,    /* queued in reactor.dirty: kernel state to reconcile before the wait */
-    RX_FD_FIRED = 1u << 3,    /* a ONESHOT registration that fired: disarmed until modified */
+    RX_FD_DIRTY = 1u << 2, /* queued in reactor.dirty: kernel state to reconcile before the wait */
+    RX_FD_FIRED = 1u << 3, /* a ONESHOT registration that fired: disarmed until modified */
 };
 
 /*
@@ -59,7 +59,7 @@ struct reactor {
     int *dirty; /* fds whose kernel state differs from what was asked */
     int ndirty, dirty_cap;
 
-    struct rx_ready *ready; /* backend output, sized to what is registered */
+    struct rx_ready *ready;   /* backend output, sized to what is registered */
     struct rx_pending *batch; /* collected events, validated again at dispatch */
     int ready_cap;
     int rebuild; /* the backend reported a file we cannot remove: rebuild before waiting */
@@ -68,7 +68,7 @@ struct reactor {
     int free_pending; /* reactor_free() was called from a callback */
     atomic_int stop;  /* reactor_stop() requested */
 
-    int wake_rfd, wake_wfd; /* eventfd (both equal) or a pipe; wakes a blocked wait */
+    int wake_rfd, wake_wfd;  /* eventfd (both equal) or a pipe; wakes a blocked wait */
     atomic_int wake_pending; /* a wakeup byte is in flight: further wakes are free */
 
     uint64_t now_ms; /* cached CLOCK_MONOTONIC, updated once per iteration */

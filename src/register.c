@@ -72,8 +72,7 @@ static uint32_t rx_next_gen(reactor_t *r)
     return r->last_gen;
 }
 
-static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data,
-                  unsigned flags)
+static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data, unsigned flags)
 {
     int rc = rx_fd_reserve(r, fd);
     if (rc < 0)
@@ -221,7 +220,8 @@ void rx_oneshot_fired(reactor_t *r, int fd, struct rx_fd *e, unsigned reported)
     else if (r->ops->features & RX_FEAT_ONESHOT_FILTER)
         e->kernel &= (uint8_t)~reported; /* EV_ONESHOT: each reported filter is gone */
     if (rx_armed(e) != 0)
-        (void)rx_mark_dirty(r, fd, e); /* on ENOMEM the fd stays armed: a spurious report, never a lost one */
+        (void)rx_mark_dirty(
+            r, fd, e); /* on ENOMEM the fd stays armed: a spurious report, never a lost one */
 }
 
 /*

@@ -88,13 +88,13 @@ struct rx_workpool {
     pthread_mutex_t lock; /* guards the three lists, `stopping` and the workers' view */
     pthread_cond_t wake;  /* signalled when work is queued or the pool stops */
     struct rx_work_list queued, running, done;
-    int stopping;          /* under lock: workers exit (reactor_free has emptied the queue) */
-    pthread_t *threads;    /* loop thread only */
-    unsigned nthreads;     /* threads started; 0 = pool not started */
-    unsigned size;         /* from reactor_set_threadpool_size(), 0 = not set */
-    int64_t last_id;       /* loop thread only */
-    int inflight;          /* loop thread only: queued until its done ran */
-    atomic_int completed;  /* the done list is not empty; read without the lock */
+    int stopping;         /* under lock: workers exit (reactor_free has emptied the queue) */
+    pthread_t *threads;   /* loop thread only */
+    unsigned nthreads;    /* threads started; 0 = pool not started */
+    unsigned size;        /* from reactor_set_threadpool_size(), 0 = not set */
+    int64_t last_id;      /* loop thread only */
+    int inflight;         /* loop thread only: queued until its done ran */
+    atomic_int completed; /* the done list is not empty; read without the lock */
 };
 
 struct rx_services {

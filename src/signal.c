@@ -54,7 +54,8 @@
 
 /* Only lock-free atomics are async-signal-safe (C11 7.14.1.1p5). */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic int must be lock-free for the signal handler");
-_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "atomic pointers must be lock-free for the signal handler");
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2,
+               "atomic pointers must be lock-free for the signal handler");
 
 struct rx_sigwatch {
     reactor_signal_cb cb; /* NULL: not watched */
@@ -76,11 +77,11 @@ struct rx_sigstate {
 
 static pthread_mutex_t rx_sig_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-    int watchers;         /* reactors watching the signal */
-    struct sigaction old; /* the disposition to restore when watchers drops to 0 */
-} rx_sig_disp[RX_SIG_LIMIT];                  /* under rx_sig_lock */
+    int watchers;            /* reactors watching the signal */
+    struct sigaction old;    /* the disposition to restore when watchers drops to 0 */
+} rx_sig_disp[RX_SIG_LIMIT]; /* under rx_sig_lock */
 static _Atomic(struct rx_sigstate *) rx_sig_head; /* written under rx_sig_lock */
-static atomic_int rx_sig_busy;                /* handlers currently walking the list */
+static atomic_int rx_sig_busy;                    /* handlers currently walking the list */
 static pthread_once_t rx_sig_once = PTHREAD_ONCE_INIT;
 static int rx_sig_once_err;
 

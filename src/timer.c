@@ -355,8 +355,8 @@ int rx_timers_run(reactor_t *r)
 
 /* ---- API ---------------------------------------------------------------------- */
 
-int64_t reactor_timer_add(reactor_t *r, uint64_t after_ms, uint64_t repeat_ms,
-                          reactor_timer_cb cb, void *data)
+int64_t reactor_timer_add(reactor_t *r, uint64_t after_ms, uint64_t repeat_ms, reactor_timer_cb cb,
+                          void *data)
 {
     struct rx_timers *t = &r->svc.timers;
     uint32_t slot;

@@ -219,7 +219,7 @@ static void a_post_made_while_stopping_runs_in_the_next_run(void **state)
     ran_late = 0;
     assert_int_equal(reactor_post(r, stop_and_post, NULL), 0);
     assert_int_equal(reactor_run(r), 0);
-    assert_int_equal(ran_late, 0); /* stopped before their iteration */
+    assert_int_equal(ran_late, 0);       /* stopped before their iteration */
     assert_int_equal(reactor_run(r), 0); /* the queued posts keep it going, then it ends */
     assert_int_equal(ran_late, 2);
 }

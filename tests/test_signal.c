@@ -8,7 +8,8 @@
 
 #include "svc_test.h"
 
-struct catch {
+struct catch
+{
     int count;
     int signo;
     pthread_t thread;

@@ -105,7 +105,8 @@ static void equal_deadlines_fire_in_insertion_order(void **state)
         for (intptr_t i = 0; i < N; i++)
             if (i * 7 % 5 == after) {
                 if (fired.tag[k] != i)
-                    fail_msg("fire #%d was timer %ld, expected %ld", k, (long)fired.tag[k], (long)i);
+                    fail_msg("fire #%d was timer %ld, expected %ld", k, (long)fired.tag[k],
+                             (long)i);
                 k++;
             }
 }
@@ -162,7 +163,8 @@ static void repeating_timer_keeps_its_schedule(void **state)
                      (unsigned long long)(fired.now[i] - start), 10 * (i + 1));
     /* No drift: the 5th deadline is start+50, whatever the latency of the others. */
     if (fired.now[4] > start + 50 + 150)
-        fail_msg("5th fire of a 10 ms timer at +%llu ms", (unsigned long long)(fired.now[4] - start));
+        fail_msg("5th fire of a 10 ms timer at +%llu ms",
+                 (unsigned long long)(fired.now[4] - start));
 }
 
 static int64_t slow_id;
@@ -466,7 +468,8 @@ static void equal_deadlines_keep_insertion_order_across_a_renumbering(void **sta
         for (intptr_t i = 0; i < N; i++)
             if (i % 3 == after && i % 10 != 0) {
                 if (fired.tag[k] != i)
-                    fail_msg("fire #%d was timer %ld, expected %ld", k, (long)fired.tag[k], (long)i);
+                    fail_msg("fire #%d was timer %ld, expected %ld", k, (long)fired.tag[k],
+                             (long)i);
                 k++;
             }
     assert_int_equal(fired.n, k);

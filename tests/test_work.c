@@ -172,7 +172,7 @@ static void cancel_stops_queued_work_and_refuses_running_work(void **state)
     assert_int_equal(reactor_run(r), 0);
     assert_int_equal(a.done_status, 0);
     assert_int_equal(c.done_status, 0);
-    assert_int_equal(gate.ran, 2); /* b never ran */
+    assert_int_equal(gate.ran, 2);                          /* b never ran */
     assert_int_equal(reactor_work_cancel(r, ida), -ENOENT); /* finished */
 }
 
@@ -245,7 +245,7 @@ static void free_waits_for_running_work_and_drops_the_rest_without_done(void **s
         fail_msg("the first work item never started");
     reactor_free(r);
     assert_int_equal(atomic_load(&slow_finished), 1); /* waited for */
-    assert_int_equal(gate.entered, 1);                 /* the queued one never started */
+    assert_int_equal(gate.entered, 1);                /* the queued one never started */
     assert_int_equal(a.done_calls, 0);
     assert_int_equal(b.done_calls, 0);
 }
