@@ -24,7 +24,7 @@ for arg in "$@"; do
 done
 
 packages=(cmake make gcc clang pkg-config libcmocka-dev python3 curl apache2-utils
-          valgrind libclang-rt-14-dev binutils clang-format npm)
+          valgrind libclang-rt-14-dev binutils clang-format)
 if [ "$install" = 1 ]; then
     missing=()
     for p in "${packages[@]}"; do
@@ -33,8 +33,14 @@ if [ "$install" = 1 ]; then
     if [ ${#missing[@]} -gt 0 ]; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             echo "== installing: ${missing[*]}"
-            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
-                echo "== apt-get failed; continuing with what is installed"
+            apt-get update -qq || echo "== apt-get update failed"
+            # One by one if the batch fails, so one unavailable package does not block the rest.
+            if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+                for p in "${missing[@]}"; do
+                    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null ||
+                        echo "== could not install $p; continuing"
+                done
+            fi
         else
             echo "== not root: cannot install ${missing[*]}; continuing"
         fi
