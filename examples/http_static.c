@@ -1,0 +1,203 @@
+/*
+ * http_static.c - static files under --root for reactor-httpd.
+ *
+ * Containment is checked on the resolved path, not the request text: the
+ * path is percent-decoded, joined to the root and passed through realpath(3),
+ * which removes "..", "." and every symlink; the result must still lie under
+ * the root's own realpath. That one check covers "../", "%2e%2e/", encoded
+ * slashes and symlinks pointing out. The body goes out with sendfile(2) on
+ * Linux (no copy through user space), read+send elsewhere.
+ */
+#define _GNU_SOURCE /* sendfile(2) via <sys/sendfile.h> */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/sendfile.h>
+#endif
+
+#include "http_conn.h"
+
+static const char *mime_type(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".htm", "text/html; charset=utf-8"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".css", "text/css"},
+        {".js", "text/javascript"},
+        {".json", "application/json"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".svg", "image/svg+xml"},
+        {".ico", "image/x-icon"},
+        {".pdf", "application/pdf"},
+        {".wasm", "application/wasm"},
+    };
+    const char *dot = strrchr(path, '.');
+    if (dot && !strchr(dot, '/'))
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcasecmp(dot, types[i].ext) == 0)
+                return types[i].type;
+    return "application/octet-stream";
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes src into dst (size cap); returns -1 on a bad escape, NUL, or overflow. */
+static int url_decode(struct http_str src, char *dst, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < src.n; i++) {
+        int ch = (unsigned char)src.p[i];
+        if (ch == '%') {
+            if (i + 2 >= src.n)
+                return -1;
+            int hi = hexval((unsigned char)src.p[i + 1]), lo = hexval((unsigned char)src.p[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            ch = hi * 16 + lo;
+            i += 2;
+        }
+        if (ch == 0 || o + 1 >= cap)
+            return -1;
+        dst[o++] = (char)ch;
+    }
+    dst[o] = 0;
+    return 0;
+}
+
+static int under_root(const char *real, const char *root)
+{
+    size_t n = strlen(root);
+    if (strncmp(real, root, n) != 0)
+        return 0;
+    return real[n] == 0 || real[n] == '/' || (n == 1 && root[0] == '/');
+}
+
+static void respond_status(struct conn *c, const struct http_request *req, int status)
+{
+    char body[32];
+    int n = snprintf(body, sizeof body, "%d\n", status);
+    http_respond(c, req, status, "text/plain", body, (size_t)n, NULL);
+}
+
+/* Whether the If-Modified-Since header covers mtime (second precision, RFC 9110 13.1.3). */
+static int not_modified(const struct http_request *req, time_t mtime)
+{
+    const struct http_str *ims = http_header_get(req, "if-modified-since");
+    char buf[64];
+    struct tm tm;
+    if (!ims || ims->n >= sizeof buf)
+        return 0;
+    memcpy(buf, ims->p, ims->n);
+    buf[ims->n] = 0;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end)
+        return 0;
+    time_t since = timegm(&tm);
+    return since != (time_t)-1 && mtime <= since;
+}
+
+void http_serve_file(struct conn *c, const struct http_request *req)
+{
+    const char *root = c->s->opt->root_real;
+    char rel[PATH_MAX], joined[PATH_MAX * 2], real[PATH_MAX];
+    if (url_decode(req->path, rel, sizeof rel) < 0 || rel[0] != '/') {
+        respond_status(c, req, 400);
+        return;
+    }
+    snprintf(joined, sizeof joined, "%s%s", root, rel);
+    if (!realpath(joined, real)) {
+        respond_status(c, req, errno == EACCES ? 403 : 404);
+        return;
+    }
+    if (!under_root(real, root)) {
+        respond_status(c, req, 403);
+        return;
+    }
+    struct stat st;
+    if (stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
+        strncat(real, "/index.html", sizeof real - strlen(real) - 1);
+        if (stat(real, &st) < 0) {
+            respond_status(c, req, 404);
+            return;
+        }
+    }
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        int status = fd < 0 && errno == EACCES ? 403 : 404;
+        if (fd >= 0)
+            close(fd);
+        respond_status(c, req, fd < 0 ? status : 403);
+        return;
+    }
+    char lm[64], extra[128];
+    struct tm tm;
+    gmtime_r(&st.st_mtime, &tm);
+    strftime(lm, sizeof lm, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(extra, sizeof extra, "Last-Modified: %s\r\n", lm);
+    if (not_modified(req, st.st_mtime)) {
+        close(fd);
+        http_respond(c, req, 304, mime_type(real), NULL, 0, extra);
+        return;
+    }
+    /* Headers now, the body from the file once they are written (see conn_flush). */
+    http_respond(c, req, 200, mime_type(real), NULL, (size_t)st.st_size, extra);
+    if (req->method == HTTP_HEAD || st.st_size == 0) {
+        close(fd);
+        return;
+    }
+    c->file_fd = fd;
+    c->file_off = 0;
+    c->file_end = st.st_size;
+}
+
+int http_send_file_chunk(struct conn *c)
+{
+    while (c->file_off < c->file_end) {
+#ifdef __linux__
+        ssize_t n = sendfile(c->fd, c->file_fd, &c->file_off, (size_t)(c->file_end - c->file_off));
+#else
+        char buf[65536];
+        size_t want = (size_t)(c->file_end - c->file_off);
+        ssize_t n = pread(c->file_fd, buf, want < sizeof buf ? want : sizeof buf, c->file_off);
+        if (n > 0) {
+            ssize_t w = send(c->fd, buf, (size_t)n, 0);
+            if (w > 0)
+                c->file_off += w;
+            n = w;
+        }
+#endif
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1; /* the file shrank, or the client went away */
+    }
+    close(c->file_fd);
+    c->file_fd = -1;
+    return 0;
+}
