@@ -216,8 +216,12 @@ static int route(struct conn *c, const struct http_request *req, size_t consumed
         http_respond(c, req, 200, "application/json", json, sizeof json - 1, NULL);
     } else if (http_str_ieq(req->path, "/sleep")) {
         struct sleep_job *j = calloc(1, sizeof *j);
-        const char *ms =
-            req->query.n > 3 && memcmp(req->query.p, "ms=", 3) == 0 ? req->query.p + 3 : "0";
+        /* ms=N from the query, parsed within its bounds: `in` is not NUL-terminated. */
+        long ms = 0;
+        if (req->query.n > 3 && memcmp(req->query.p, "ms=", 3) == 0)
+            for (size_t k = 3; k < req->query.n && req->query.p[k] >= '0' && req->query.p[k] <= '9';
+                 k++)
+                ms = ms < 1000000 ? ms * 10 + (req->query.p[k] - '0') : ms;
         if (!j) {
             http_respond(c, req, 500, "text/plain", "no memory\n", 10, NULL);
             return 1;
@@ -228,11 +232,7 @@ static int route(struct conn *c, const struct http_request *req, size_t consumed
         j->req.query = j->req.body = (struct http_str){"", 0};
         j->req.nheaders = 0;
         j->consumed = consumed;
-        j->ms = atoi(ms);
-        if (j->ms < 0)
-            j->ms = 0;
-        if (j->ms > c->s->opt->sleep_cap_ms)
-            j->ms = c->s->opt->sleep_cap_ms;
+        j->ms = ms > c->s->opt->sleep_cap_ms ? c->s->opt->sleep_cap_ms : (int)ms;
         if (reactor_queue_work(c->s->r, sleep_work, sleep_done, j) < 0) {
             free(j);
             http_respond(c, req, 503, "text/plain", "busy\n", 5, NULL);
