@@ -1,6 +1,10 @@
 # install.cmake - what `cmake --install` puts where: the header, the shared
 # and static libraries, reactor.pc for pkg-config, and a CMake package so that
 # find_package(reactor) gives reactor::reactor and reactor::reactor_static.
+# The installed include directory reaches the imported targets through the
+# targets' $<INSTALL_INTERFACE:...> (see rx_configure_library).
+# Checked by tests/packaging.cmake (exports, reactor.pc) and, end to end, by
+# scripts/consumer-test.sh.
 include(CMakePackageConfigHelpers)
 
 set(RX_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/reactor)
@@ -10,8 +14,7 @@ install(TARGETS reactor reactor_static
   EXPORT reactorTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT reactorTargets NAMESPACE reactor:: DESTINATION ${RX_CMAKE_DIR})
 
 configure_package_config_file(cmake/reactorConfig.cmake.in

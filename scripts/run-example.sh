@@ -7,19 +7,23 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 need=()
-for tool in cmake cc pkg-config; do
+for tool in cmake make cc pkg-config; do
     command -v "$tool" >/dev/null || need+=("$tool")
 done
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake gcc make pkg-config >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake make gcc libc6-dev pkg-config >/dev/null
     else
         echo "run-example: missing ${need[*]}; install cmake, a C compiler and pkg-config" >&2
         exit 1
     fi
 fi
 
+if [ ! -f examples/http_server.c ]; then
+    echo "run-example: the HTTP example (examples/http_server.c) is not in this checkout yet" >&2
+    exit 1
+fi
 build=build/example
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREACTOR_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null

@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# test.sh - installs what the tests need (as root on Debian) and runs the whole
-# suite: gcc and clang builds with -Werror, the suite under ASan+UBSan (with
-# LeakSanitizer) and the threaded tests under TSan, the install/consumer test,
-# the macOS compile check and the formatting check. Every step runs even after
-# one fails; the summary at the end lists them, and the exit status is non-zero
-# if any failed.
+# test.sh - the test command: installs what the tests need (as root on
+# Debian) and runs the whole suite, step by step:
 #
-#   bash scripts/test.sh              everything
-#   bash scripts/test.sh --quick      the gcc build and its ctest only
-#   bash scripts/test.sh --no-install do not apt-get anything
+#   gcc      gcc build with -Wall -Wextra -Werror, then all of ctest
+#   clang    the same with clang
+#   asan     clang with ASan + UBSan (LeakSanitizer on), all of ctest
+#   tsan     clang with ThreadSanitizer, all of ctest
+#   consumer install into a temporary prefix and build programs against it
+#            with pkg-config and CMake (scripts/consumer-test.sh)
+#   macos    compile + link for macOS with zig cc (scripts/macos-check.sh)
+#   man      the man pages' lint (scripts/check-man.sh, once it exists)
+#   format   clang-format --dry-run --Werror over every *.c and *.h
+#
+# Every step runs even after one fails. The end is a table of the steps with
+# PASS/FAIL and their durations, and as the very last line
+# `N passed, N failed` (counting steps); the exit status is 1 if any failed.
+#
+#   bash scripts/test.sh                everything (about 5 minutes on 2 cores)
+#   bash scripts/test.sh --quick        the gcc build and its ctest only
+#   bash scripts/test.sh --no-install   never run apt-get
+#
+# Builds go to build/<step> (ignored by git); their logs to build/<step>.*.log.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -19,91 +31,191 @@ for arg in "$@"; do
     case $arg in
     --quick) quick=1 ;;
     --no-install) install=0 ;;
-    *) echo "usage: $0 [--quick] [--no-install]" >&2; exit 2 ;;
+    -h | --help)
+        sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "usage: $0 [--quick] [--no-install]" >&2
+        exit 2
+        ;;
     esac
 done
 
-packages=(cmake make gcc clang pkg-config libcmocka-dev python3 curl apache2-utils
-          valgrind libclang-rt-14-dev binutils clang-format)
-if [ "$install" = 1 ]; then
-    missing=()
-    for p in "${packages[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+# ---- What the steps need, from Debian 12's packages ----------------------------
+# Each is "package" (present when dpkg says so) or "package:command" (present
+# when the command is on PATH, whoever installed it: node, for one, may come
+# from elsewhere and then conflicts with Debian's npm).
+# libclang-rt-14-dev: clang's sanitizer runtimes; npm: fetches zig for the macOS
+# check; python3, curl, apache2-utils (ab): the example servers' tests.
+needs=(cmake:cmake make:make gcc:gcc libc6-dev clang:clang libclang-rt-14-dev
+    clang-format:clang-format pkg-config:pkg-config libcmocka-dev binutils:objdump file:file
+    git:git python3:python3 curl:curl apache2-utils:ab valgrind:valgrind nodejs:node npm:npm
+    ca-certificates)
+install_packages() {
+    local missing=() need
+    for need in "${needs[@]}"; do
+        case $need in
+        *:*) command -v "${need#*:}" >/dev/null || missing+=("${need%%:*}") ;;
+        *) dpkg-query -W -f='${Status}' "$need" 2>/dev/null | grep -q "ok installed" ||
+            missing+=("$need") ;;
+        esac
     done
-    if [ ${#missing[@]} -gt 0 ]; then
-        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-            echo "== installing: ${missing[*]}"
-            apt-get update -qq || echo "== apt-get update failed"
-            # One by one if the batch fails, so one unavailable package does not block the rest.
-            if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
-                for p in "${missing[@]}"; do
-                    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null ||
-                        echo "== could not install $p; continuing"
-                done
-            fi
-        else
-            echo "== not root: cannot install ${missing[*]}; continuing"
-        fi
+    if [ ${#missing[@]} = 0 ]; then
+        echo "== everything the tests need is installed"
+        return 0
     fi
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        echo "== not root on Debian: not installing ${missing[*]}; the steps that need them will fail"
+        return 0
+    fi
+    echo "== installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || { sleep 5 && apt-get update -qq; } || echo "== apt-get update failed"
+    # One by one if the batch fails, so one unavailable package does not block the rest.
+    if ! apt-get install -y -qq "${missing[@]}" >/dev/null; then
+        for need in "${missing[@]}"; do
+            apt-get install -y -qq "$need" >/dev/null ||
+                echo "== could not install $need; the steps that need it will fail"
+        done
+    fi
+}
+if [ "$install" = 1 ]; then
+    install_packages
+else
+    echo "== --no-install: not installing anything"
 fi
+for tool in gcc clang cmake clang-format node; do
+    if command -v "$tool" >/dev/null; then
+        printf '%-13s %s\n' "$tool:" "$("$tool" --version 2>&1 | head -n 1)"
+    else
+        printf '%-13s missing\n' "$tool:"
+    fi
+done
 
+# ---- Steps ---------------------------------------------------------------------
 jobs=$(nproc 2>/dev/null || echo 2)
-names=()
-results=()
-times=()
-run_step() { # name command...
+step_limit=${RX_STEP_TIMEOUT:-1800} # seconds; a hung step fails instead of stalling CI
+names=() results=() times=()
+record() { # name result seconds
+    names+=("$1")
+    results+=("$2")
+    times+=("$3")
+}
+# Each step runs under timeout(1), in a process group of its own, which is
+# killed when the step ends. Ctrl-C (or a TERM) ends the step, skips the
+# remaining steps and still prints the summary.
+step_pid='' interrupted=0
+on_signal() {
+    interrupted=1
+    [ -n "$step_pid" ] && kill -TERM "$step_pid" 2>/dev/null
+}
+trap on_signal INT TERM
+run_step() { # name [VAR=value...] command... (a program, or a function exported below)
     local name=$1 start rc
     shift
+    [ "$interrupted" = 0 ] || return 0
     echo
-    echo "===== $name"
+    echo "===== $name: $*"
     start=$(date +%s)
-    "$@"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    timeout -k 30 "$step_limit" bash -c \
+        'while [[ $1 == [A-Z]*=* ]]; do export "$1"; shift; done; "$@"' "$name" "$@" &
+    step_pid=$!
+    wait "$step_pid"
     rc=$?
-    names+=("$name")
-    times+=("$(($(date +%s) - start))s")
-    if [ $rc = 0 ]; then results+=(PASS); else results+=(FAIL); fi
+    if [ "$interrupted" = 1 ]; then # wait returned for the signal: collect the step's end
+        wait "$step_pid"
+        rc=$?
+    fi
+    # Whatever the step left running (a server whose test died, say) goes with it.
+    kill -KILL -- "-$step_pid" 2>/dev/null
+    step_pid=''
+    [ $rc = 124 ] && echo "===== $name: timed out after ${step_limit}s"
+    if [ $rc = 0 ]; then
+        record "$name" PASS $(($(date +%s) - start))
+    else
+        record "$name" FAIL $(($(date +%s) - start))
+        echo "===== $name: FAILED (exit $rc)"
+    fi
 }
 
-build_and_test() { # dir cc cflags [ctest args...]
+# build_and_test DIR CC CFLAGS [ctest args...]: a fresh -Werror build, then ctest.
+build_and_test() {
     local dir=$1 cc=$2 cflags=$3
     shift 3
     rm -rf "$dir"
-    CC=$cc cmake -S . -B "$dir" -DREACTOR_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
-        -DCMAKE_C_FLAGS="$cflags" >"$dir.configure.log" 2>&1 ||
-        { cat "$dir.configure.log"; return 1; }
-    cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 ||
-        { tail -n 60 "$dir.build.log"; return 1; }
-    ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@"
+    mkdir -p "$(dirname "$dir")"
+    CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DREACTOR_WERROR=ON \
+        -DCMAKE_C_FLAGS="$cflags" >"$dir.configure.log" 2>&1 || {
+        cat "$dir.configure.log"
+        echo "configure failed (log: $dir.configure.log)"
+        return 1
+    }
+    cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 || {
+        grep -E -B2 -A6 'error|warning' "$dir.build.log" | head -n 120
+        echo "build failed (log: $dir.build.log)"
+        return 1
+    }
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs" "$@"
 }
+format_check() {
+    local files
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        files=$(git ls-files --cached --others --exclude-standard -- '*.c' '*.h')
+    else
+        files=$(find . -path ./build -prune -o -path '*/node_modules' -prune -o \
+            -name '*.[ch]' -print)
+    fi
+    # shellcheck disable=SC2086 # one file name per word; the tree has no spaces in names
+    clang-format --dry-run --Werror $files && echo "clang-format: $(echo "$files" | wc -l) files OK"
+}
+export -f build_and_test format_check
+export jobs
 
-mkdir -p build
-run_step "gcc -Werror + ctest" build_and_test build/gcc gcc "-O1"
+san_flags="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+suite_start=$(date +%s)
+
+run_step gcc build_and_test build/gcc gcc "-O2"
 if [ "$quick" = 0 ]; then
-    run_step "clang -Werror + ctest" build_and_test build/clang clang "-O1"
-    san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-    run_step "ASan+UBSan+LSan + ctest" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    run_step clang build_and_test build/clang clang "-O2"
+    run_step asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        bash -c "$(declare -f build_and_test); jobs=$jobs; build_and_test build/asan clang '$san'"
-    run_step "TSan (threaded tests) + ctest" env TSAN_OPTIONS=halt_on_error=1 \
-        bash -c "$(declare -f build_and_test); jobs=$jobs; build_and_test build/tsan clang '-fsanitize=thread -O1' -L services"
-    run_step "install + pkg-config/CMake consumer" bash scripts/consumer-test.sh build/gcc
+        build_and_test build/asan clang "$san_flags"
+    run_step tsan TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        build_and_test build/tsan clang "-O1 -fsanitize=thread"
+    run_step consumer bash scripts/consumer-test.sh build/gcc
     if [ -f scripts/macos-check.sh ]; then
-        run_step "macOS compile/link check (zig cc)" bash scripts/macos-check.sh
+        run_step macos bash scripts/macos-check.sh
+    elif [ "$interrupted" = 0 ]; then
+        echo
+        echo "===== macos: skipped (scripts/macos-check.sh does not exist)"
+        record macos SKIP 0
     fi
     if [ -f scripts/check-man.sh ]; then
-        run_step "man pages lint" bash scripts/check-man.sh
+        run_step man bash scripts/check-man.sh
     fi
-    run_step "clang-format check" bash -c \
-        "git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror"
+    run_step format format_check
 fi
 
+# ---- Summary -------------------------------------------------------------------
+passed=0 failed=0 skipped=0
 echo
+[ "$interrupted" = 1 ] && echo "===== interrupted: the steps after the last one listed did not run"
 echo "===== summary"
-passed=0
-failed=0
+printf '%-10s %-6s %8s\n' step result time
 for i in "${!names[@]}"; do
-    printf '%-40s %s %6s\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
-    if [ "${results[$i]}" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    printf '%-10s %-6s %7ss\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+    case ${results[$i]} in
+    PASS) passed=$((passed + 1)) ;;
+    FAIL) failed=$((failed + 1)) ;;
+    *) skipped=$((skipped + 1)) ;;
+    esac
 done
-echo "$passed passed, $failed failed"
+printf '%-10s %-6s %7ss\n' total "" $(($(date +%s) - suite_start))
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
 [ "$failed" = 0 ]

@@ -6,9 +6,9 @@
 #ifndef RX_SVC_TEST_H
 #define RX_SVC_TEST_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>

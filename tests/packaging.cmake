@@ -1,0 +1,18 @@
+# packaging.cmake - checks of what gets installed, included by tests/CMakeLists.txt.
+# The full install + consumer build (pkg-config and CMake) needs an install
+# prefix and an uninstrumented build: scripts/consumer-test.sh, run by
+# scripts/test.sh.
+
+# The shared library's soname, and its exports: exactly the REACTOR_API functions.
+add_test(NAME packaging.exports
+  COMMAND bash ${PROJECT_SOURCE_DIR}/cmake/check-exports.sh
+          $<TARGET_FILE:reactor> ${PROJECT_SOURCE_DIR}/include/reactor.h)
+set_tests_properties(packaging.exports PROPERTIES TIMEOUT 30 LABELS packaging)
+
+# The generated reactor.pc is well-formed (the consumer test uses it for real).
+find_program(RX_PKG_CONFIG NAMES pkg-config pkgconf)
+if(RX_PKG_CONFIG)
+  add_test(NAME packaging.pkgconfig
+    COMMAND ${RX_PKG_CONFIG} --validate --print-errors ${PROJECT_BINARY_DIR}/reactor.pc)
+  set_tests_properties(packaging.pkgconfig PROPERTIES TIMEOUT 30 LABELS packaging)
+endif()
