@@ -1,0 +1,15 @@
+# echo.cmake - the echo example's integration test (tests/test_echo_server.py),
+# once per backend compiled into the library the example links, loopback only.
+if(TARGET reactor-echo)
+  find_package(Python3 COMPONENTS Interpreter REQUIRED)
+  foreach(b EPOLL KQUEUE POLL SELECT)
+    if(NOT REACTOR_WITH_${b})
+      continue() # (the test-only kqueue emulation is not linked into the examples)
+    endif()
+    string(TOLOWER ${b} lb)
+    add_test(NAME echo.server.${lb}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_echo_server.py
+              $<TARGET_FILE:reactor-echo> ${lb})
+    set_tests_properties(echo.server.${lb} PROPERTIES TIMEOUT 120 LABELS "examples;${lb}")
+  endforeach()
+endif()
