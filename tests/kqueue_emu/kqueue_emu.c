@@ -1,380 +1,251 @@
 /*
- * kqueue_emu.c - TEST-ONLY kqueue(2)/kevent(2) on Linux, built on epoll, so
- * that backends/kqueue.c runs the whole suite here. Written from the FreeBSD
- * and macOS kqueue(2) manual pages; each rule below cites what it emulates.
+ * kqueue_emu.c - TEST-ONLY kqueue() and kevent() for Linux, written from the
+ * FreeBSD and macOS kqueue(2) manual pages, so that backends/kqueue.c runs
+ * the whole test suite on this machine. Linked only into the test build of
+ * the library (reactor_kqemu), never into what is installed. README.md lists
+ * what is emulated, from which statement of the page, and what is not.
  *
- * The kqueue fd is an epoll fd: it can be closed, and polls readable when
- * events are pending, as kqueue(2) says a kqueue does. Each knote (fd,
- * filter) is one epoll registration whose data is the knote's index:
- *  - EV_ADD "adds the event to the kqueue; re-adding an existing event will
- *    modify the parameters of the original event" -> EPOLL_CTL_ADD or MOD.
- *    EVFILT_READ and EVFILT_WRITE on one fd are separate knotes; epoll allows
- *    one entry per (fd, file), so the second filter registers an F_DUPFD of
- *    the fd.
- *  - EV_CLEAR "after the event is retrieved by the user, its state is reset"
- *    -> EPOLLET. EV_ONESHOT "causes the event to return only the first
- *    occurrence; after retrieval it is deleted" -> EPOLLONESHOT, then deleted.
- *  - EV_ENABLE / EV_DISABLE -> MOD with the filter's events / with none.
- *  - EV_DELETE of an unknown knote fails with ENOENT; EV_ADD of a closed fd
- *    with EBADF. "If an error occurs while processing an element of the
- *    changelist and there is enough room in the eventlist, then the event
- *    will be placed in the eventlist with EV_ERROR set in flags and the system
- *    error in data. Otherwise, -1 will be returned." EV_RECEIPT "forces
- *    EV_ERROR to always be returned" (data 0 on success). As FreeBSD's
- *    kern_event.c does, a call that placed any such entry returns them at
- *    once without collecting events.
- *  - EV_EOF on EVFILT_READ when the peer shut down (EPOLLRDHUP/EPOLLHUP), on
- *    EVFILT_WRITE when the write side is gone (EPOLLHUP/EPOLLERR); fflags
- *    holds the socket error. data is the bytes readable (FIONREAD).
- *  - "Calling close() on a file descriptor will remove any kevents that
- *    reference the descriptor." Each knote remembers the file's st_dev and
- *    st_ino; every kevent() call first drops knotes whose fd is closed or now
- *    names another file. A dropped knote whose file lives on in a dup stays in
- *    epoll's interest list (epoll(7)); when it reports, the epoll set is
- *    rebuilt in place (a new epoll fd dup2'ed onto the kqueue fd).
- *  - Regular files: EVFILT_READ "returns when the file pointer is not at the
- *    end of file" (epoll refuses files with EPERM: checked by hand each call).
- * Not emulated: other filters (EVFILT_SIGNAL, _TIMER, _USER, _VNODE, _PROC),
- * EV_DISPATCH, low-water marks (NOTE_LOWAT), knote data for EVFILT_WRITE.
- * State is kept per kqueue fd in a process-wide table: acceptable in a test
- * tool, and exactly what the library itself must not do.
+ * This file: which descriptors are emulated kqueues, creating one, and the
+ * changelist half of kevent(). Knotes are in emu_knote.c, waiting in
+ * emu_scan.c.
+ *
+ * kevent() receives only a descriptor number, so the emulation needs one
+ * process-wide table from kqueue descriptors to their state - exactly the
+ * kind of global the library itself must not have; acceptable in a test
+ * tool, and guarded by a mutex so that reactors on several threads work.
+ * Each emulated kqueue is used by one thread at a time, as the reactor does.
  */
-#define _GNU_SOURCE /* F_DUPFD_CLOEXEC is POSIX.1-2008; FIONREAD in <sys/ioctl.h> */
+#define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "sys/event.h"
+#include "emu.h"
 
-struct knote {
-    int used;
-    int fd, efd; /* the user's fd; the fd registered in epoll (fd or a dup of it) */
-    short filter;
-    unsigned short flags; /* EV_CLEAR | EV_ONESHOT */
-    int disabled, regular;
-    int tainted; /* dropped, but epoll may still hold it: not reused until a rebuild */
-    void *udata;
-    dev_t dev;
-    ino_t ino;
-};
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct registry_slot {
+    struct rx_emu_kq *q;
+} * registry; /* indexed by the kqueue descriptor */
+static int registry_len;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-struct emu_kq {
-    int epfd;
-    struct knote *kn;
-    int nkn, cap;
-    int (*byfd)[2]; /* byfd[fd][0 read / 1 write] = knote index + 1 */
-    int nbyfd;
-};
-
-static struct emu_kq **queues; /* indexed by kqueue fd */
-static int nqueues;
-
-static int fidx(short filter)
+/* A fork while another thread holds the lock would leave it locked forever
+ * in the child, whose reactor_reinit() calls kqueue(): hold it across fork. */
+static void lock_registry(void)
 {
-    return filter == EVFILT_WRITE;
+    pthread_mutex_lock(&registry_lock);
 }
 
-static void emu_free(struct emu_kq *q)
+static void unlock_registry(void)
 {
-    for (int i = 0; i < q->nkn; i++)
-        if (q->kn[i].used && q->kn[i].efd != q->kn[i].fd)
-            close(q->kn[i].efd);
-    free(q->kn);
-    free(q->byfd);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static int kq_open(const struct rx_emu_kq *q);
+
+/*
+ * kqueue(2): "The queue is not inherited by a child created with fork(2)" -
+ * FreeBSD and XNU do not copy kqueue descriptors, so in the child their
+ * numbers are free. Linux copied ours: close them in the child. Only those
+ * of open kqueues: the number of one its owner closed may name anything now.
+ */
+static void child_after_fork(void)
+{
+    for (int i = 0; i < registry_len; i++) {
+        struct rx_emu_kq *q = registry[i].q;
+        if (!q)
+            continue;
+        if (kq_open(q))
+            close(q->ep);
+        for (int f = 0; f < RX_EMU_NFILTERS; f++)
+            if (q->sets[f] >= 0)
+                close(q->sets[f]);
+        q->sets[RX_EMU_READ] = q->sets[RX_EMU_WRITE] = -1; /* freed by the next kqueue() */
+    }
+    unlock_registry();
+}
+
+static void install_atfork(void)
+{
+    (void)pthread_atfork(lock_registry, unlock_registry, child_after_fork);
+}
+
+static void kq_free(struct rx_emu_kq *q)
+{
+    for (int i = 0; i < RX_EMU_NFILTERS; i++)
+        if (q->sets[i] >= 0)
+            close(q->sets[i]);
+    free(q->fds);
+    free(q->evbuf);
     free(q);
 }
 
+/*
+ * Whether q->ep is still the epoll set we made. Its close is invisible to us;
+ * but only our own set holds sets[0], so EPOLL_CTL_MOD of it through the
+ * number fails once the number was closed or names anything else.
+ */
+static int kq_open(const struct rx_emu_kq *q)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = RX_EMU_READ};
+    return q->sets[0] >= 0 && epoll_ctl(q->ep, EPOLL_CTL_MOD, q->sets[0], &ev) == 0;
+}
+
+/* Closed by its owner, or left over from the parent process. */
+static int kq_gone(const struct rx_emu_kq *q)
+{
+    return q->pid != getpid() || !kq_open(q);
+}
+
+/* Frees the state of kqueues that are gone, which also releases their inner sets. */
+static void collect_garbage(void)
+{
+    for (int i = 0; i < registry_len; i++)
+        if (registry[i].q && kq_gone(registry[i].q)) {
+            kq_free(registry[i].q);
+            registry[i].q = NULL;
+        }
+}
+
+static int link_set(struct rx_emu_kq *q, int filt, int set)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)filt};
+    return epoll_ctl(q->ep, EPOLL_CTL_ADD, set, &ev);
+}
+
+int rx_emu_replace_set(struct rx_emu_kq *q, int filt, int set)
+{
+    lock_registry(); /* kq_gone() must never see the swap half done */
+    if (link_set(q, filt, set) < 0) {
+        unlock_registry();
+        close(set);
+        return -1;
+    }
+    int old = q->sets[filt];
+    q->sets[filt] = set;
+    (void)epoll_ctl(q->ep, EPOLL_CTL_DEL, old, &(struct epoll_event){0});
+    unlock_registry();
+    close(old);
+    return 0;
+}
+
+static int kq_register(struct rx_emu_kq *q)
+{
+    lock_registry();
+    collect_garbage(); /* also any state left at q->ep: that number was closed */
+    if (q->ep >= registry_len) {
+        int n = q->ep + 64;
+        struct registry_slot *t = realloc(registry, (size_t)n * sizeof *t);
+        if (!t) {
+            unlock_registry();
+            return ENOMEM;
+        }
+        memset(t + registry_len, 0, (size_t)(n - registry_len) * sizeof *t);
+        registry = t;
+        registry_len = n;
+    }
+    registry[q->ep].q = q;
+    unlock_registry();
+    return 0;
+}
+
+static struct rx_emu_kq *kq_lookup(int kq)
+{
+    lock_registry();
+    struct rx_emu_kq *q = kq >= 0 && kq < registry_len ? registry[kq].q : NULL;
+    unlock_registry();
+    return q && q->pid == getpid() ? q : NULL;
+}
+
+/*
+ * "The kqueue() system call creates a new kernel event queue and returns a
+ * descriptor." Not close-on-exec, as on macOS (FreeBSD has kqueuex() for
+ * that); the backend sets FD_CLOEXEC itself.
+ */
 int kqueue(void)
 {
-    int fd = epoll_create1(0);
-    if (fd < 0)
-        return -1;
-    if (fd >= nqueues) {
-        int n = fd + 64;
-        struct emu_kq **t = realloc(queues, (size_t)n * sizeof *t);
-        if (!t) {
-            close(fd);
-            errno = ENOMEM;
-            return -1;
-        }
-        memset(t + nqueues, 0, (size_t)(n - nqueues) * sizeof *t);
-        queues = t;
-        nqueues = n;
-    }
-    if (queues[fd]) /* left by a kqueue closed with close(2): that fd number is new */
-        emu_free(queues[fd]);
-    queues[fd] = calloc(1, sizeof **queues);
-    if (!queues[fd]) {
-        close(fd);
+    struct rx_emu_kq *q = calloc(1, sizeof *q);
+    if (!q) {
         errno = ENOMEM;
         return -1;
     }
-    queues[fd]->epfd = fd;
-    return fd;
-}
-
-static struct knote *kn_find(struct emu_kq *q, int fd, short filter)
-{
-    if (fd < 0 || fd >= q->nbyfd || !q->byfd[fd][fidx(filter)])
-        return NULL;
-    return &q->kn[q->byfd[fd][fidx(filter)] - 1];
-}
-
-static uint32_t kn_epoll_events(const struct knote *k)
-{
-    if (k->disabled)
-        return 0;
-    uint32_t ev = k->filter == EVFILT_READ ? EPOLLIN | EPOLLRDHUP : EPOLLOUT;
-    return ev | ((k->flags & EV_CLEAR) ? EPOLLET : 0u) |
-           ((k->flags & EV_ONESHOT) ? EPOLLONESHOT : 0u);
-}
-
-static int kn_ctl(struct emu_kq *q, int op, struct knote *k)
-{
-    struct epoll_event ev = {.events = kn_epoll_events(k), .data.u64 = (uint64_t)(k - q->kn)};
-    return k->regular ? 0 : epoll_ctl(q->epfd, op, k->efd, &ev);
-}
-
-static void kn_drop(struct emu_kq *q, struct knote *k)
-{
-    if (!k->regular && epoll_ctl(q->epfd, EPOLL_CTL_DEL, k->efd, &(struct epoll_event){0}) < 0)
-        k->tainted = 1;
-    if (k->efd != k->fd)
-        close(k->efd);
-    q->byfd[k->fd][fidx(k->filter)] = 0;
-    k->used = 0;
-}
-
-static int kn_add(struct emu_kq *q, const struct kevent *ch)
-{
-    int fd = (int)ch->ident;
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0)
-        return EBADF;
-    if (fd >= q->nbyfd) {
-        int n = fd + 1024;
-        int(*t)[2] = realloc(q->byfd, (size_t)n * sizeof *t);
-        if (!t)
-            return ENOMEM;
-        memset(t + q->nbyfd, 0, (size_t)(n - q->nbyfd) * sizeof *t);
-        q->byfd = t;
-        q->nbyfd = n;
-    }
-    int slot = -1;
-    for (int i = 0; i < q->nkn && slot < 0; i++) /* test-only: a linear search is fine */
-        if (!q->kn[i].used && !q->kn[i].tainted)
-            slot = i;
-    if (slot < 0) {
-        if (q->nkn == q->cap) {
-            int n = q->cap ? q->cap * 2 : 64;
-            struct knote *t = realloc(q->kn, (size_t)n * sizeof *t);
-            if (!t)
-                return ENOMEM;
-            q->kn = t;
-            q->cap = n;
-        }
-        slot = q->nkn++;
-    }
-    struct knote *k = &q->kn[slot];
-    memset(k, 0, sizeof *k);
-    k->fd = fd;
-    k->filter = ch->filter;
-    k->flags = ch->flags & (EV_CLEAR | EV_ONESHOT);
-    k->disabled = (ch->flags & EV_DISABLE) != 0;
-    k->udata = ch->udata;
-    k->dev = st.st_dev;
-    k->ino = st.st_ino;
-    k->regular = S_ISREG(st.st_mode);
-    k->efd = fd;
-    struct knote *other = kn_find(q, fd, ch->filter == EVFILT_READ ? EVFILT_WRITE : EVFILT_READ);
-    if (other && other->efd == fd && !k->regular) {
-        k->efd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        if (k->efd < 0)
-            return errno;
-    }
-    if (kn_ctl(q, EPOLL_CTL_ADD, k) < 0) {
-        int err = errno;
-        if (k->efd != fd)
-            close(k->efd);
-        return err;
-    }
-    k->used = 1;
-    q->byfd[fd][fidx(ch->filter)] = slot + 1;
-    return 0;
-}
-
-static int apply_change(struct emu_kq *q, const struct kevent *ch)
-{
-    if (ch->filter != EVFILT_READ && ch->filter != EVFILT_WRITE)
-        return EINVAL;
-    struct knote *k = kn_find(q, (int)ch->ident, ch->filter);
-    if (ch->flags & EV_DELETE) {
-        if (!k)
-            return ENOENT;
-        kn_drop(q, k);
-        return 0;
-    }
-    if (ch->flags & EV_ADD) {
-        if (!k)
-            return kn_add(q, ch);
-        k->flags = ch->flags & (EV_CLEAR | EV_ONESHOT);
-        k->udata = ch->udata;
-    }
-    if (!k)
-        return ENOENT;
-    if (ch->flags & EV_ENABLE)
-        k->disabled = 0;
-    if (ch->flags & EV_DISABLE)
-        k->disabled = 1;
-    return kn_ctl(q, EPOLL_CTL_MOD, k) < 0 ? errno : 0;
-}
-
-/* Drops a knote whose fd was closed or now names another file (see the top comment). */
-static void drop_if_closed(struct emu_kq *q, struct knote *k)
-{
-    struct stat st;
-    if (k && k->used && (fstat(k->fd, &st) < 0 || st.st_dev != k->dev || st.st_ino != k->ino))
-        kn_drop(q, k);
-}
-
-/* Before waiting every knote is checked; before a change only the fd changed (O(1)). */
-static void drop_closed(struct emu_kq *q)
-{
-    for (int i = 0; i < q->nkn; i++)
-        drop_if_closed(q, &q->kn[i]);
-}
-
-/* A knote we dropped keeps reporting (its file lives on elsewhere): start a new epoll set. */
-static int rebuild(struct emu_kq *q)
-{
-    int nfd = epoll_create1(0);
-    if (nfd < 0)
+    pthread_once(&atfork_once, install_atfork);
+    q->sets[RX_EMU_READ] = q->sets[RX_EMU_WRITE] = -1;
+    q->pid = getpid();
+    int err = 0;
+    q->ep = epoll_create1(0);
+    if (q->ep < 0) {
+        err = errno;
+        kq_free(q);
+        errno = err;
         return -1;
-    int rc = dup2(nfd, q->epfd); /* atomically: the kqueue fd now names the new set */
-    close(nfd);
-    if (rc < 0)
+    }
+    for (int i = 0; i < RX_EMU_NFILTERS && !err; i++) {
+        q->sets[i] = epoll_create1(EPOLL_CLOEXEC);
+        if (q->sets[i] < 0 || link_set(q, i, q->sets[i]) < 0)
+            err = errno;
+    }
+    if (!err)
+        err = kq_register(q);
+    if (err) {
+        close(q->ep);
+        kq_free(q);
+        errno = err;
         return -1;
-    for (int i = 0; i < q->nkn; i++) {
-        q->kn[i].tainted = 0;
-        if (q->kn[i].used)
-            kn_ctl(q, EPOLL_CTL_ADD, &q->kn[i]);
     }
-    return 0;
+    return q->ep;
 }
 
-static int regular_ready(const struct knote *k)
-{
-    struct stat st;
-    off_t pos = lseek(k->fd, 0, SEEK_CUR);
-    return !k->disabled && fstat(k->fd, &st) == 0 && pos >= 0 &&
-           (k->filter == EVFILT_WRITE || pos < st.st_size);
-}
-
-static void fill_event(struct kevent *out, struct knote *k, uint32_t ev)
-{
-    int n = 0, err = 0;
-    socklen_t len = sizeof err;
-    unsigned short flags = k->flags;
-    if (k->filter == EVFILT_READ) {
-        if (ev & (EPOLLRDHUP | EPOLLHUP))
-            flags |= EV_EOF;
-        if (ioctl(k->fd, FIONREAD, &n) < 0)
-            n = 0;
-    } else if (ev & (EPOLLHUP | EPOLLERR)) {
-        flags |= EV_EOF;
-    }
-    if ((flags & EV_EOF) && getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = 0;
-    EV_SET(out, (uintptr_t)k->fd, k->filter, flags, (unsigned)err, n, k->udata);
-}
-
-static int collect(struct emu_kq *q, struct kevent *out, int max, int timeout_ms)
-{
-    int count = 0;
-    for (int i = 0; i < q->nkn && count < max; i++)
-        if (q->kn[i].used && q->kn[i].regular && regular_ready(&q->kn[i]))
-            fill_event(&out[count++], &q->kn[i], 0);
-    if (count)
-        timeout_ms = 0;
-    struct epoll_event evs[256];
-    int room = max - count < 256 ? max - count : 256;
-    if (room <= 0)
-        return count;
-    int n = epoll_wait(q->epfd, evs, room, timeout_ms);
-    if (n < 0)
-        return count ? count : -1;
-    int zombie = 0;
-    for (int i = 0; i < n; i++) {
-        uint64_t idx = evs[i].data.u64;
-        if (idx >= (uint64_t)q->nkn || !q->kn[idx].used) {
-            zombie = 1;
-            continue;
-        }
-        struct knote *k = &q->kn[idx];
-        fill_event(&out[count++], k, evs[i].events);
-        if (k->flags & EV_ONESHOT)
-            kn_drop(q, k);
-    }
-    if (zombie && rebuild(q) < 0)
-        return -1;
-    return count;
-}
-
+/*
+ * kevent(): applies the changelist in order, then waits for events.
+ * "If an error occurs while processing an element of the changelist and there
+ * is enough room in the eventlist, then the event will be placed in the
+ * eventlist with EV_ERROR set in flags and the system error in data.
+ * Otherwise, -1 will be returned, and errno will be set to indicate the error
+ * condition." EV_RECEIPT "is useful for making bulk changes to a kqueue
+ * without draining any pending events": every such change gets an EV_ERROR
+ * entry, data 0 when it succeeded. As in FreeBSD's and XNU's kevent(), an
+ * error with no room left stops the changelist there, and a call that placed
+ * any EV_ERROR entry returns them at once, without collecting events or
+ * waiting. A receipt that finds no room is skipped (XNU).
+ */
 int kevent(int kq, const struct kevent *changelist, int nchanges, struct kevent *eventlist,
            int nevents, const struct timespec *timeout)
 {
-    if (kq < 0 || kq >= nqueues || !queues[kq] || nchanges < 0 || nevents < 0) {
+    struct rx_emu_kq *q = kq_lookup(kq);
+    if (!q) {
         errno = EBADF;
         return -1;
     }
-    struct emu_kq *q = queues[kq];
+    if (nchanges < 0 || nevents < 0) {
+        errno = EINVAL;
+        return -1;
+    }
     int placed = 0;
     for (int i = 0; i < nchanges; i++) {
-        drop_if_closed(q, kn_find(q, (int)changelist[i].ident, changelist[i].filter));
-        int err = apply_change(q, &changelist[i]);
-        if (err || (changelist[i].flags & EV_RECEIPT)) {
-            if (placed == nevents) {
-                if (err) {
-                    errno = err;
-                    return -1;
-                }
+        struct kevent ch = changelist[i]; /* a copy: the two lists may be one array */
+        int err = rx_emu_apply(q, &ch);
+        if (!err && !(ch.flags & EV_RECEIPT))
+            continue;
+        if (placed == nevents) {
+            if (!err)
                 continue;
-            }
-            eventlist[placed] = changelist[i];
-            eventlist[placed].flags = EV_ERROR;
-            eventlist[placed].data = err;
-            placed++;
+            errno = err;
+            return -1;
         }
+        ch.flags = EV_ERROR; /* FreeBSD replaces the flags; XNU adds EV_ERROR to them */
+        ch.data = err;
+        eventlist[placed++] = ch;
     }
-    if (placed || nevents == 0)
+    if (placed > 0 || nevents == 0)
         return placed;
-    drop_closed(q);
-    int timeout_ms = -1;
-    if (timeout) { /* round up: never return before the timeout */
-        long long ms = (long long)timeout->tv_sec * 1000 + (timeout->tv_nsec + 999999) / 1000000;
-        timeout_ms = ms > INT_MAX ? INT_MAX : (int)ms;
+    if (timeout &&
+        (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
+        errno = EINVAL; /* "The specified time limit or filter is invalid." */
+        return -1;
     }
-    for (;;) {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        int n = collect(q, eventlist, nevents, timeout_ms);
-        if (n != 0 || timeout_ms == 0)
-            return n;
-        /* Nothing valid came back: either the timeout passed or only a zombie woke us. */
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (timeout_ms > 0) {
-            long long spent =
-                (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-            if (spent >= timeout_ms)
-                return 0;
-            timeout_ms -= (int)spent;
-        }
-    }
+    return rx_emu_scan(q, eventlist, nevents, timeout);
 }
