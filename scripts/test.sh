@@ -51,7 +51,7 @@ done
 needs=(cmake:cmake make:make gcc:gcc libc6-dev clang:clang libclang-rt-14-dev
     clang-format:clang-format pkg-config:pkg-config libcmocka-dev binutils:objdump file:file
     git:git python3:python3 curl:curl apache2-utils:ab valgrind:valgrind nodejs:node npm:npm
-    ca-certificates)
+    mandoc:mandoc groff-base:groff man-db:man ca-certificates)
 install_packages() {
     local missing=() need
     for need in "${needs[@]}"; do

@@ -31,29 +31,34 @@ struct rx_heap_entry {
     uint64_t order;    /* seq << 32 | slot: equal deadlines fire in seq (insertion) order */
 };
 
-/* The part of a timer's slot that add, cancel and every heap move touch. */
-struct rx_timer_index {
-    uint32_t pos; /* armed: index in the heap; free: next free slot */
-    uint32_t gen; /* the id's generation (high half of the id) */
-};
-
-/* The part only firing reads. */
+/* The part of a timer's slot that only firing reads (the generation and live bit are apart). */
 struct rx_timer {
     reactor_timer_cb cb;
     void *data;
     uint64_t repeat_ms; /* 0: one-shot */
 };
 
+/*
+ * Pending timers (see timer.c for the structure and its invariants). Every
+ * slot below nslots is in exactly one state: armed (live bit set, one heap
+ * entry), dead (cancelled, live bit clear, its entry still in the heap),
+ * free (no heap entry; on the free stack or at or above `fresh`) or retired
+ * (gen 0, no heap entry; skipped if found on the stack or above `fresh`).
+ */
 struct rx_timers {
-    struct rx_heap_entry *heap; /* 4-ary min-heap on (deadline, order) */
+    struct rx_heap_entry *heap; /* 4-ary min-heap on (deadline, order), live and dead entries */
     void *heap_mem;             /* the allocation heap points into (see timer.c) */
     uint32_t len, cap;
-    struct rx_timer_index *index; /* by slot */
-    struct rx_timer *timers;      /* by slot */
-    uint32_t nslots, slots_cap;
-    uint32_t free_head; /* first free slot, RX_TIMER_NONE if none */
-    uint32_t next_seq;  /* renumbered before it wraps (see timer.c) */
-    uint32_t horizon;   /* during rx_timers_run: timers with seq >= horizon wait */
+    uint32_t nlive;          /* armed timers; the other len - nlive entries are dead */
+    struct rx_timer *timers; /* by slot */
+    uint32_t *gen;           /* by slot: generation of its current or next id; 0: retired */
+    uint64_t *live;          /* bitmap by slot: armed */
+    uint32_t *free;          /* stack of free slots, nfree of them */
+    uint32_t nfree;
+    uint32_t fresh;             /* slots fresh..nslots-1 are free too */
+    uint32_t nslots, slots_cap; /* slots created so far; slots the arrays have room for */
+    uint32_t next_seq;          /* renumbered before it wraps (see timer.c) */
+    uint32_t horizon;           /* during rx_timers_run: timers with seq >= horizon wait */
 };
 
 /* ---- Signals (src/signal.c) ---------------------------------------------- */
@@ -110,7 +115,7 @@ struct rx_services {
  */
 void rx_timers_init(reactor_t *r);
 void rx_timers_free(reactor_t *r);
-int rx_timers_timeout(const reactor_t *r, int timeout_ms);
+int rx_timers_timeout(reactor_t *r, int timeout_ms); /* drops cancelled timers on top */
 int rx_timers_run(reactor_t *r);
 int rx_timers_pending(const reactor_t *r);
 

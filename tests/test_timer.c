@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "svc_test.h"
-/* For the white-box tests of the sequence counter only. */
+/* For the white-box tests of the sequence counter and of lazy cancel only. */
 #include "../src/internal.h"
 
 /* ---- Recording fires ------------------------------------------------------ */
@@ -495,6 +495,225 @@ static void a_renumbering_inside_a_run_keeps_new_timers_for_the_next_iteration(v
     assert_int_equal(fired.tag[2], 3);
 }
 
+/* ---- Lazy cancel ----------------------------------------------------------------
+ * A cancelled timer's heap entry stays in the heap, dead, until it reaches the
+ * top or a compaction drops it (see src/timer.c). None of that may show. */
+
+static void cancelled_timer_does_not_shorten_the_wait(void **state)
+{
+    reactor_t *r = *state;
+    int64_t soon = reactor_timer_add(r, 10, 0, record_cb, (void *)1);
+    assert_true(soon > 0);
+    assert_true(reactor_timer_add(r, 5000, 0, record_cb, (void *)2) > 0);
+    assert_int_equal(reactor_timer_cancel(r, soon), 0);
+    uint64_t start = svc_now_ms();
+    assert_int_equal(reactor_run_once(r, 200), 0);
+    uint64_t elapsed = svc_now_ms() - start;
+    /* Woken by the cancelled 10 ms deadline, it would return after ~10 ms. */
+    if (elapsed < 150)
+        fail_msg("run_once(200) returned after %llu ms: the cancelled timer shortened the wait",
+                 (unsigned long long)elapsed);
+    assert_int_equal(fired.n, 0);
+}
+
+static void run_returns_when_every_timer_is_cancelled(void **state)
+{
+    reactor_t *r = *state;
+    /* 10 leaves dead entries in the heap (no compaction); 10000 compacts. */
+    static const int counts[] = {1, 10, 10000};
+    int64_t *ids = malloc(10000 * sizeof *ids);
+    assert_non_null(ids);
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        for (int i = 0; i < counts[c]; i++) {
+            ids[i] = reactor_timer_add(r, 10000 + (uint64_t)i, 0, record_cb, NULL);
+            assert_true(ids[i] > 0);
+        }
+        for (int i = counts[c]; i-- > 0;)
+            assert_int_equal(reactor_timer_cancel(r, ids[i]), 0);
+        uint64_t start = svc_now_ms();
+        assert_int_equal(reactor_run(r), 0);
+        if (svc_now_ms() - start > 1000)
+            fail_msg("reactor_run with %d cancelled timers returned after %llu ms", counts[c],
+                     (unsigned long long)(svc_now_ms() - start));
+    }
+    assert_int_equal(fired.n, 0);
+    free(ids);
+}
+
+/* The new timer must not be taken for the cancelled one, whose entry is still queued. */
+static void a_new_timer_is_not_confused_with_a_cancelled_one(void **state)
+{
+    reactor_t *r = *state;
+    reactor_run_once(r, 0);
+    int64_t old = reactor_timer_add(r, 0, 0, record_cb, (void *)1);
+    assert_true(old > 0);
+    assert_int_equal(reactor_timer_cancel(r, old), 0);
+    uint64_t due = reactor_now(r) + 30;
+    int64_t id = reactor_timer_add(r, 30, 0, record_cb, (void *)2);
+    assert_true(id > 0 && id != old);
+    assert_int_equal(reactor_timer_cancel(r, old), -ENOENT);
+    run_until_fired(r, 1, 5000);
+    assert_int_equal(fired.tag[0], 2);
+    if (fired.now[0] < due)
+        fail_msg("the new timer fired %llu ms early, at the cancelled one's deadline",
+                 (unsigned long long)(due - fired.now[0]));
+    for (int i = 0; i < 5; i++)
+        reactor_run_once(r, 10);
+    assert_int_equal(fired.n, 1);
+    assert_int_equal(reactor_timer_cancel(r, id), -ENOENT);
+}
+
+/* White-box: every entry, live or dead, is ordered after its parent in the 4-ary heap. */
+static void assert_heap_ordered(const reactor_t *r)
+{
+    const struct rx_timers *t = &r->svc.timers;
+    for (uint32_t i = 1; i < t->len; i++) {
+        const struct rx_heap_entry *e = &t->heap[i], *p = &t->heap[(i - 1) / 4];
+        if (e->deadline < p->deadline || (e->deadline == p->deadline && e->order < p->order))
+            fail_msg("heap entry %u precedes its parent %u", i, (i - 1) / 4);
+    }
+}
+
+/* White-box: add+cancel churn next to one live timer keeps the heap and the slots small. */
+static void dead_entries_are_compacted_and_their_slots_reused(void **state)
+{
+    reactor_t *r = *state;
+    const struct rx_timers *t = &r->svc.timers;
+    assert_true(reactor_timer_add(r, 0, 0, record_cb, (void *)1) > 0);
+    for (int i = 0; i < 100000; i++) {
+        int64_t id = reactor_timer_add(r, 1000 + (uint64_t)(i % 97), 0, record_cb, NULL);
+        assert_true(id > 0);
+        assert_int_equal(reactor_timer_cancel(r, id), 0);
+        assert_int_equal(t->nlive, 1);
+        if (t->len - t->nlive > t->nlive + 64)
+            fail_msg("after cancel #%d: %u dead entries for %u live", i, t->len - t->nlive,
+                     t->nlive);
+        if (i % 1000 == 0)
+            assert_heap_ordered(r);
+    }
+    assert_true(t->nslots <= 2 * 64 + 4);
+    assert_int_equal(reactor_run(r), 0);
+    assert_int_equal(fired.n, 1);
+    assert_int_equal(fired.tag[0], 1);
+}
+
+/* White-box: compactions, including one from inside a timer callback, keep the order. */
+enum { COMPACT_N = 3000 };
+static int64_t compact_ids[COMPACT_N];
+static uint32_t compact_len_before, compact_len_after;
+
+/* Survivors: every fifth timer. */
+static int compact_survives(int i)
+{
+    return i % 5 == 0;
+}
+
+static uint64_t compact_after(int i)
+{
+    return (uint64_t)(i % 7 % 5);
+}
+
+static void cancel_first_third_cb(reactor_t *r, int64_t id, void *data)
+{
+    record_cb(r, id, data);
+    compact_len_before = r->svc.timers.len;
+    /* Timers due in this very iteration among them: they must not fire. */
+    for (int i = COMPACT_N / 3 - 1; i > 0; i--)
+        if (!compact_survives(i))
+            assert_int_equal(reactor_timer_cancel(r, compact_ids[i]), 0);
+    compact_len_after = r->svc.timers.len;
+    assert_heap_ordered(r);
+}
+
+static void compaction_keeps_deadline_and_insertion_order(void **state)
+{
+    reactor_t *r = *state;
+    const struct rx_timers *t = &r->svc.timers;
+    for (intptr_t i = 0; i < COMPACT_N; i++) {
+        compact_ids[i] = reactor_timer_add(r, compact_after((int)i), 0,
+                                           i == 0 ? cancel_first_third_cb : record_cb, (void *)i);
+        assert_true(compact_ids[i] > 0);
+    }
+    /* The other two thirds now: more than half of all, so a compaction runs. */
+    for (int i = COMPACT_N - 1; i >= COMPACT_N / 3; i--)
+        if (!compact_survives(i))
+            assert_int_equal(reactor_timer_cancel(r, compact_ids[i]), 0);
+    assert_true(t->len < COMPACT_N); /* compacted at least once */
+    assert_true(t->len - t->nlive <= t->nlive + 64);
+    assert_heap_ordered(r);
+    /* Timer 0 fires first and cancels the rest: another compaction. */
+    assert_int_equal(reactor_run(r), 0);
+    assert_true(compact_len_after < compact_len_before);
+    int k = 0;
+    for (uint64_t after = 0; after < 5; after++)
+        for (intptr_t i = 0; i < COMPACT_N; i++)
+            if (compact_after((int)i) == after && compact_survives((int)i)) {
+                if (k >= fired.n || fired.tag[k] != i)
+                    fail_msg("fire #%d was timer %ld, expected %ld", k,
+                             k < fired.n ? (long)fired.tag[k] : -1L, (long)i);
+                k++;
+            }
+    assert_int_equal(fired.n, k);
+}
+
+/* White-box: compactions of heaps of random deadlines leave a valid heap. */
+static void compaction_rebuilds_a_valid_heap(void **state)
+{
+    reactor_t *r = *state;
+    const struct rx_timers *t = &r->svc.timers;
+    enum { N = 2000 };
+    int64_t ids[N];
+    int compactions = 0;
+    for (int round = 0; round < 50; round++) {
+        int n = 0;
+        for (int i = 0; i < N; i++) {
+            ids[n] = reactor_timer_add(r, 100000 + rng() % 1000, 0, record_cb, NULL);
+            assert_true(ids[n++] > 0);
+        }
+        /* Cancel at random until every timer is gone, checking the heap at each compaction. */
+        while (n > 0) {
+            int k = (int)(rng() % (uint64_t)n);
+            uint32_t len = t->len;
+            assert_int_equal(reactor_timer_cancel(r, ids[k]), 0);
+            ids[k] = ids[--n];
+            if (t->len < len) {
+                compactions++;
+                assert_heap_ordered(r);
+            }
+        }
+    }
+    assert_true(compactions >= 50);
+    assert_int_equal(reactor_run(r), 0);
+    assert_int_equal(fired.n, 0);
+}
+
+/* White-box: a slot whose generation is used up is retired, not reused. */
+static void a_slot_is_retired_when_its_generations_run_out(void **state)
+{
+    reactor_t *r = *state;
+    struct rx_timers *t = &r->svc.timers;
+    int64_t first = reactor_timer_add(r, 1000, 0, record_cb, NULL);
+    assert_true(first > 0);
+    uint32_t slot = (uint32_t)(first & 0xffffffff);
+    assert_int_equal(reactor_timer_cancel(r, first), 0);
+    reactor_run_once(r, 0); /* drops the dead entry: the slot is free */
+    t->gen[slot] = 0x7fffffff;
+    int64_t last = reactor_timer_add(r, 1000, 0, record_cb, NULL);
+    assert_true(last > 0);
+    assert_int_equal((uint32_t)(last & 0xffffffff), slot);
+    assert_int_equal((uint64_t)last >> 32, 0x7fffffffu);
+    assert_int_equal(reactor_timer_cancel(r, last), 0);
+    reactor_run_once(r, 0);
+    for (int i = 0; i < 100; i++) {
+        int64_t id = reactor_timer_add(r, 1000, 0, record_cb, NULL);
+        assert_true(id > 0);
+        assert_true((uint32_t)(id & 0xffffffff) != slot);
+        assert_int_equal(reactor_timer_cancel(r, id), 0);
+    }
+    assert_int_equal(reactor_timer_cancel(r, last), -ENOENT);
+    assert_int_equal(reactor_timer_cancel(r, (int64_t)slot), -ENOENT); /* generation 0 */
+}
+
 /* ---- Lifetime ------------------------------------------------------------------ */
 
 static void run_returns_when_no_timer_is_left(void **state)
@@ -538,6 +757,13 @@ int main(void)
         TIMER_TEST(zero_ms_timer_readding_itself_does_not_starve_io),
         TIMER_TEST(equal_deadlines_keep_insertion_order_across_a_renumbering),
         TIMER_TEST(a_renumbering_inside_a_run_keeps_new_timers_for_the_next_iteration),
+        TIMER_TEST(cancelled_timer_does_not_shorten_the_wait),
+        TIMER_TEST(run_returns_when_every_timer_is_cancelled),
+        TIMER_TEST(a_new_timer_is_not_confused_with_a_cancelled_one),
+        TIMER_TEST(dead_entries_are_compacted_and_their_slots_reused),
+        TIMER_TEST(compaction_keeps_deadline_and_insertion_order),
+        TIMER_TEST(compaction_rebuilds_a_valid_heap),
+        TIMER_TEST(a_slot_is_retired_when_its_generations_run_out),
         TIMER_TEST(run_returns_when_no_timer_is_left),
         TIMER_TEST(free_releases_pending_timers_without_calling_them),
     };
