@@ -216,7 +216,8 @@ REACTOR_API int64_t reactor_timer_add(reactor_t *r, uint64_t after_ms, uint64_t 
 /*
  * Cancels a timer. Returns 0, or -ENOENT for an id that already fired (a
  * one-shot timer), was cancelled or never existed. A timer callback may cancel
- * its own timer. O(log n).
+ * its own timer. O(1) amortised: the entry is marked dead and dropped when it
+ * reaches the top of the heap or at a compaction (see docs/design.md).
  */
 REACTOR_API int reactor_timer_cancel(reactor_t *r, int64_t id);
 
