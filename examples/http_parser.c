@@ -1,22 +1,27 @@
 /*
- * http_parser.c - see http_parser.h. Follows RFC 9112's message grammar
- * strictly where leniency is a known attack surface (no whitespace before the
- * colon, no obsolete line folding, no bare CR, a single valid Content-Length)
- * and refuses what this server does not implement with a clear status:
- * chunked request bodies get 501, as RFC 9112 section 6.1 allows a server
- * that does not understand a transfer coding.
+ * http_parser.c - see http_parser.h for what is accepted and refused.
+ *
+ * The parser is stateless: each call re-reads the request from its first
+ * byte. That keeps it small and impossible to desynchronise from the buffer;
+ * the caller avoids quadratic cost on a client that sends a byte at a time by
+ * calling again only when a line has completed or a limit may be crossed
+ * (see `need` and the server's conn_worth_parsing()).
  */
 #include "http_parser.h"
 
 #include <string.h>
 
-static const struct {
-    const char *name;
-    enum http_method method;
-} methods[] = {
-    {"GET", HTTP_GET}, {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
-    {"PUT", HTTP_PUT}, {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS},
+#define MAX_EMPTY_LINES 8 /* before the request-line; a client sending more is broken */
+
+static const char *const method_names[] = {
+    [HTTP_GET] = "GET", [HTTP_HEAD] = "HEAD",     [HTTP_POST] = "POST",
+    [HTTP_PUT] = "PUT", [HTTP_DELETE] = "DELETE", [HTTP_OPTIONS] = "OPTIONS",
 };
+
+const char *http_method_name(enum http_method m)
+{
+    return method_names[m];
+}
 
 static int lower(int c)
 {
@@ -42,6 +47,14 @@ const struct http_str *http_header_get(const struct http_request *req, const cha
     return NULL;
 }
 
+static int header_count(const struct http_request *req, const char *name)
+{
+    int n = 0;
+    for (int i = 0; i < req->nheaders; i++)
+        n += http_str_ieq(req->headers[i].name, name);
+    return n;
+}
+
 /* RFC 9110 token characters: what a method or a header name may contain. */
 static int is_tchar(unsigned char c)
 {
@@ -49,63 +62,128 @@ static int is_tchar(unsigned char c)
            (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-/* Finds the end of a line (LF, CR required before it); returns its index or -1. */
-static long find_eol(const char *buf, size_t from, size_t len)
+static int is_ows(char c)
 {
-    const char *lf = memchr(buf + from, '\n', len - from);
-    return lf ? lf - buf : -1;
+    return c == ' ' || c == '\t';
 }
 
-static long parse_request_line(const char *buf, size_t eol, struct http_request *req)
+/*
+ * Calls fn on each element of a comma-separated list header value, trimmed;
+ * stops and returns 1 when fn does. Empty elements are skipped (RFC 9110 5.6.1).
+ */
+static int each_element(struct http_str v, int (*fn)(struct http_str el, void *arg), void *arg)
 {
-    if (eol < 1 || buf[eol - 1] != '\r')
+    size_t i = 0;
+    while (i < v.n) {
+        size_t s = i;
+        while (i < v.n && v.p[i] != ',')
+            i++;
+        size_t e = i++;
+        while (s < e && is_ows(v.p[s]))
+            s++;
+        while (e > s && is_ows(v.p[e - 1]))
+            e--;
+        if (e > s && fn((struct http_str){v.p + s, e - s}, arg))
+            return 1;
+    }
+    return 0;
+}
+
+static int element_is(struct http_str el, void *tok)
+{
+    return http_str_ieq(el, tok);
+}
+
+/* Whether any header `name` lists `tok` (e.g. Connection: close). */
+static int has_token(const struct http_request *req, const char *name, const char *tok)
+{
+    for (int i = 0; i < req->nheaders; i++)
+        if (http_str_ieq(req->headers[i].name, name) &&
+            each_element(req->headers[i].value, element_is, (void *)tok))
+            return 1;
+    return 0;
+}
+
+/* Splits the target into path and query; origin-form, absolute-form or "*". */
+static long split_target(struct http_request *req)
+{
+    struct http_str t = req->target;
+    size_t i = 0;
+    if (t.p[0] != '/') {
+        if (t.n == 1 && t.p[0] == '*') {
+            if (req->method != HTTP_OPTIONS)
+                return -400;
+            req->path = t;
+            req->query = (struct http_str){"", 0};
+            return 0;
+        }
+        /* absolute-form: "http://host[:port]/path?query" (RFC 9112 3.2.2) */
+        size_t scheme = t.n >= 7 && http_str_ieq((struct http_str){t.p, 7}, "http://")    ? 7
+                        : t.n >= 8 && http_str_ieq((struct http_str){t.p, 8}, "https://") ? 8
+                                                                                          : 0;
+        if (!scheme)
+            return -400;
+        i = scheme;
+        while (i < t.n && t.p[i] != '/' && t.p[i] != '?')
+            i++;
+        if (i == scheme)
+            return -400; /* no host */
+    }
+    size_t p0 = i;
+    while (i < t.n && t.p[i] != '?')
+        i++;
+    req->path = i > p0 ? (struct http_str){t.p + p0, i - p0} : (struct http_str){"/", 1};
+    req->query = i < t.n ? (struct http_str){t.p + i + 1, t.n - i - 1} : (struct http_str){"", 0};
+    return 0;
+}
+
+/* Parses "METHOD SP target SP HTTP/1.x" in buf[start..eol), eol being the LF. */
+static long parse_request_line(const char *buf, size_t start, size_t eol, struct http_request *req)
+{
+    if (eol == start || buf[eol - 1] != '\r')
         return -400;
-    size_t end = eol - 1, i = 0;
+    size_t end = eol - 1, i = start;
     while (i < end && is_tchar((unsigned char)buf[i]))
         i++;
-    if (i == 0 || i >= end || buf[i] != ' ')
+    if (i == start || i >= end || buf[i] != ' ')
         return -400;
-    size_t mlen = i;
-    int found = 0;
-    for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++)
-        if (strlen(methods[k].name) == mlen && memcmp(methods[k].name, buf, mlen) == 0) {
-            req->method = methods[k].method;
-            found = 1;
-        }
+    size_t mlen = i - start;
+    int method = -1;
+    for (size_t k = 0; k < sizeof method_names / sizeof method_names[0]; k++)
+        if (strlen(method_names[k]) == mlen && memcmp(method_names[k], buf + start, mlen) == 0)
+            method = (int)k;
     size_t t0 = ++i;
     while (i < end && buf[i] != ' ') {
-        if ((unsigned char)buf[i] <= 0x20 || buf[i] == 0x7f)
-            return -400;
+        unsigned char c = (unsigned char)buf[i];
+        if (c <= 0x20 || c >= 0x7f)
+            return -400; /* request-target is visible ASCII only */
         i++;
     }
     if (i == t0 || i >= end)
         return -400;
     req->target = (struct http_str){buf + t0, i - t0};
-    i++;
-    if (end - i != 8 || memcmp(buf + i, "HTTP/", 5) != 0 || buf[i + 6] != '.' || buf[i + 5] < '0' ||
-        buf[i + 5] > '9' || buf[i + 7] < '0' || buf[i + 7] > '9')
+    const char *v = buf + i + 1;
+    if (end - (i + 1) != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[5] < '0' ||
+        v[5] > '9' || v[7] < '0' || v[7] > '9')
         return -400;
-    if (buf[i + 5] != '1' || (buf[i + 7] != '0' && buf[i + 7] != '1'))
+    if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
         return -505;
-    if (!found)
+    if (method < 0)
         return -501; /* a well-formed request with a method we do not implement */
-    req->minor = buf[i + 7] - '0';
-    const char *q = memchr(req->target.p, '?', req->target.n);
-    req->path = (struct http_str){req->target.p, q ? (size_t)(q - req->target.p) : req->target.n};
-    req->query =
-        q ? (struct http_str){q + 1, req->target.n - req->path.n - 1} : (struct http_str){q, 0};
-    return 0;
+    req->method = (enum http_method)method;
+    req->minor = v[7] - '0';
+    return split_target(req);
 }
 
+/* Parses "name: value" in buf[start..eol), eol being the LF. */
 static long parse_header(const char *buf, size_t start, size_t eol, struct http_request *req)
 {
     if (buf[eol - 1] != '\r')
         return -400;
     size_t end = eol - 1, i = start;
-    if (buf[i] == ' ' || buf[i] == '\t')
-        return -400; /* obsolete line folding */
     while (i < end && is_tchar((unsigned char)buf[i]))
         i++;
+    /* Also refuses obsolete line folding and space before the colon. */
     if (i == start || i >= end || buf[i] != ':')
         return -400;
     if (req->nheaders == HTTP_MAX_HEADERS)
@@ -113,102 +191,141 @@ static long parse_header(const char *buf, size_t start, size_t eol, struct http_
     struct http_header *h = &req->headers[req->nheaders++];
     h->name = (struct http_str){buf + start, i - start};
     i++;
-    while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
+    while (i < end && is_ows(buf[i]))
         i++;
     size_t v_end = end;
-    while (v_end > i && (buf[v_end - 1] == ' ' || buf[v_end - 1] == '\t'))
+    while (v_end > i && is_ows(buf[v_end - 1]))
         v_end--;
-    for (size_t k = i; k < v_end; k++)
-        if (buf[k] == '\r' || buf[k] == 0)
-            return -400;
+    for (size_t k = i; k < v_end; k++) {
+        unsigned char c = (unsigned char)buf[k];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return -400; /* a bare CR, NUL or other control character */
+    }
     h->value = (struct http_str){buf + i, v_end - i};
     return 0;
 }
 
-static int has_token(struct http_str v, const char *tok)
+struct te_scan {
+    int count;
+    int last_is_chunked;
+};
+
+static int te_element(struct http_str el, void *arg)
 {
-    size_t i = 0;
-    while (i < v.n) {
-        while (i < v.n && (v.p[i] == ' ' || v.p[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < v.n && v.p[i] != ',')
-            i++;
-        size_t e = i;
-        while (e > s && v.p[e - 1] == ' ')
-            e--;
-        if (http_str_ieq((struct http_str){v.p + s, e - s}, tok))
-            return 1;
-    }
+    struct te_scan *t = arg;
+    t->count++;
+    t->last_is_chunked = http_str_ieq(el, "chunked");
     return 0;
 }
 
-/* Content-Length: digits only, one value, within the limit. Returns the length or -status. */
+/* The Transfer-Encoding rules of RFC 9112 6.1 for a server without chunked bodies. */
+static long check_transfer_encoding(const struct http_request *req)
+{
+    struct te_scan t = {0, 0};
+    int seen = 0;
+    for (int i = 0; i < req->nheaders; i++)
+        if (http_str_ieq(req->headers[i].name, "transfer-encoding")) {
+            seen = 1;
+            each_element(req->headers[i].value, te_element, &t);
+        }
+    if (!seen)
+        return 0;
+    if (req->minor == 0 || http_header_get(req, "content-length") || !t.last_is_chunked)
+        return -400; /* framing is ambiguous: a smuggling vector */
+    return t.count == 1 ? -411 : -501;
+}
+
+/* Content-Length: digits only; repeats must agree. Returns the length or -status. */
 static long body_length(const struct http_request *req)
 {
-    long len = 0;
-    int seen = 0;
+    long len = -1;
     for (int i = 0; i < req->nheaders; i++) {
         if (!http_str_ieq(req->headers[i].name, "content-length"))
             continue;
         struct http_str v = req->headers[i].value;
+        if (v.n == 0)
+            return -400;
         long n = 0;
-        if (v.n == 0 || v.n > 10)
-            return v.n > 10 ? -413 : -400;
         for (size_t k = 0; k < v.n; k++) {
             if (v.p[k] < '0' || v.p[k] > '9')
                 return -400;
-            n = n * 10 + (v.p[k] - '0');
+            if (n <= HTTP_MAX_BODY) /* saturate above the limit: no overflow */
+                n = n * 10 + (v.p[k] - '0');
         }
-        if (seen && n != len)
-            return -400; /* conflicting lengths: a request smuggling vector */
-        seen = 1;
+        if (len >= 0 && n != len)
+            return -400; /* conflicting lengths: a smuggling vector */
         len = n;
     }
-    return len > (long)HTTP_MAX_BODY ? -413 : len;
+    if (len > HTTP_MAX_BODY)
+        return -413;
+    return len < 0 ? 0 : len;
+}
+
+/* Skips up to MAX_EMPTY_LINES CRLFs; returns where the request-line starts, or -400. */
+static long skip_empty_lines(const char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n') {
+        i += 2;
+        if (i > 2 * MAX_EMPTY_LINES)
+            return -400;
+    }
+    return (long)i;
 }
 
 long http_parse_request(const char *buf, size_t len, struct http_request *req)
 {
     memset(req, 0, sizeof *req);
-    long eol = find_eol(buf, 0, len);
-    if (eol < 0)
-        return len > HTTP_MAX_REQUEST_LINE ? -414 : 0;
-    if (eol > HTTP_MAX_REQUEST_LINE)
-        return -414;
-    long rc = parse_request_line(buf, (size_t)eol, req);
+    long rc = skip_empty_lines(buf, len);
     if (rc < 0)
         return rc;
-    size_t pos = (size_t)eol + 1;
+    size_t start = (size_t)rc;
+    const char *lf = memchr(buf + start, '\n', len - start);
+    if (!lf) {
+        /* Refuse garbage early instead of waiting for a line end that may never come. */
+        size_t i = start;
+        while (i < len && is_tchar((unsigned char)buf[i]))
+            i++;
+        if (i < len && buf[i] != ' ' && !(buf[i] == '\r' && i + 1 == len))
+            return -400;
+        return len - start > HTTP_MAX_REQUEST_LINE ? -414 : 0;
+    }
+    size_t eol = (size_t)(lf - buf);
+    if (eol - start > HTTP_MAX_REQUEST_LINE)
+        return -414;
+    if ((rc = parse_request_line(buf, start, eol, req)) < 0)
+        return rc;
+    size_t pos = eol + 1;
     for (;;) {
-        long e = find_eol(buf, pos, len);
-        if (e < 0)
-            return len - pos > HTTP_MAX_HEADER_BYTES ? -431 : 0;
-        if ((size_t)e - (size_t)eol > HTTP_MAX_HEADER_BYTES || (size_t)e > HTTP_MAX_HEADER_BYTES)
+        lf = memchr(buf + pos, '\n', len - pos);
+        size_t e = lf ? (size_t)(lf - buf) : len;
+        if (e + 1 - start > HTTP_MAX_HEAD)
             return -431;
-        if ((size_t)e == pos + 1 && buf[pos] == '\r') {
-            pos = (size_t)e + 1;
+        if (!lf)
+            return 0;
+        if (e == pos + 1 && buf[pos] == '\r') {
+            pos = e + 1;
             break;
         }
-        if ((size_t)e == pos)
+        if (e == pos)
             return -400; /* a bare LF */
-        if ((rc = parse_header(buf, pos, (size_t)e, req)) < 0)
+        if ((rc = parse_header(buf, pos, e, req)) < 0)
             return rc;
-        pos = (size_t)e + 1;
+        pos = e + 1;
     }
-    const struct http_str *te = http_header_get(req, "transfer-encoding");
-    if (te)
-        return has_token(*te, "chunked") ? -501 : -400;
+    if (header_count(req, "host") > 1 || (req->minor == 1 && header_count(req, "host") == 0))
+        return -400; /* RFC 9112 3.2: exactly one Host in 1.1 */
+    if ((rc = check_transfer_encoding(req)) < 0)
+        return rc;
     long blen = body_length(req);
     if (blen < 0)
         return blen;
-    if (req->minor == 1 && !http_header_get(req, "host"))
-        return -400; /* RFC 9112 section 3.2: a 1.1 request must name its host */
-    if (len - pos < (size_t)blen)
+    if (len - pos < (size_t)blen) {
+        req->need = pos + (size_t)blen;
         return 0;
+    }
     req->body = (struct http_str){buf + pos, (size_t)blen};
-    const struct http_str *conn = http_header_get(req, "connection");
-    req->keep_alive = req->minor == 1 ? !(conn && has_token(*conn, "close"))
-                                      : (conn && has_token(*conn, "keep-alive"));
+    req->keep_alive = !has_token(req, "connection", "close") &&
+                      (req->minor == 1 || has_token(req, "connection", "keep-alive"));
     return (long)(pos + (size_t)blen);
 }

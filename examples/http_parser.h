@@ -4,18 +4,35 @@
  * Give it the bytes received so far; it says "need more", "here is a complete
  * request (and how many bytes it used)", or "this is an error: answer with
  * this status and close". Strings point into the caller's buffer: nothing is
- * allocated or copied. Pipelined requests are parsed one after the other by
- * calling again on the bytes after the consumed ones.
+ * allocated or copied, and the parser keeps no state between calls. Pipelined
+ * requests are parsed one after the other by calling again on the bytes after
+ * the consumed ones.
+ *
+ * What it accepts (RFC 9112, strictly where leniency is an attack surface):
+ *  - methods GET HEAD POST PUT DELETE OPTIONS (case-sensitive); any other
+ *    well-formed method is 501;
+ *  - HTTP/1.0 and HTTP/1.1; any other well-formed version is 505;
+ *  - lines ending in CRLF (a bare LF or CR is 400), one space between the
+ *    request-line's parts, no space before a header's colon, no obsolete line
+ *    folding, no control characters in values (HTAB allowed);
+ *  - empty lines before the request-line are skipped (RFC 9112 section 2.2);
+ *  - a body only by Content-Length (one value, or repeats of the same value).
+ *    Chunked request bodies are refused with 411 Length Required, which tells
+ *    the client to resend with a Content-Length; a body cannot be both
+ *    zero-copy and de-chunked without rewriting the caller's buffer. Other
+ *    transfer codings are 501, and Transfer-Encoding with Content-Length, or
+ *    not ending in chunked, is 400 (both are request-smuggling vectors).
+ *  - HTTP/1.1 needs exactly one Host header (400 otherwise); 1.0 at most one.
  */
 #ifndef HTTP_PARSER_H
 #define HTTP_PARSER_H
 
 #include <stddef.h>
 
-#define HTTP_MAX_HEADERS 32
-#define HTTP_MAX_REQUEST_LINE 8192
-#define HTTP_MAX_HEADER_BYTES 16384
-#define HTTP_MAX_BODY (1u << 20)
+#define HTTP_MAX_HEADERS 32        /* more is 431 */
+#define HTTP_MAX_REQUEST_LINE 8192 /* longer is 414 */
+#define HTTP_MAX_HEAD 16384        /* request-line + headers + blank line; longer is 431 */
+#define HTTP_MAX_BODY (1L << 20)   /* a longer Content-Length is 413 */
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_OPTIONS };
 
@@ -25,25 +42,33 @@ struct http_str {
 };
 
 struct http_header {
-    struct http_str name, value;
+    struct http_str name, value; /* value without surrounding spaces and tabs */
 };
 
 struct http_request {
     enum http_method method;
-    struct http_str target; /* as sent: path and query */
-    struct http_str path;   /* target up to '?' */
+    struct http_str target; /* as sent: origin-form, absolute-form or "*" */
+    struct http_str path;   /* the target's path ("/" for "http://host"), up to '?' */
     struct http_str query;  /* after '?', may be empty */
     int minor;              /* HTTP/1.<minor>: 0 or 1 */
-    int keep_alive;         /* after Connection and the version's default */
+    int keep_alive;         /* from Connection and the version's default */
     struct http_header headers[HTTP_MAX_HEADERS];
     int nheaders;
-    struct http_str body; /* Content-Length bytes */
+    struct http_str body; /* the Content-Length bytes */
+    /*
+     * After a 0 ("need more") return: the total number of bytes the request
+     * needs when its head is complete and only body bytes are missing, else 0.
+     * Lets a caller skip re-parsing until they have arrived.
+     */
+    size_t need;
 };
 
 /*
  * Parses one request from buf[0..len). Returns the number of bytes the request
- * used (> 0) and fills *req; 0 if more bytes are needed; or -STATUS (e.g.
- * -400, -413, -414, -431, -501, -505) when the request cannot be served.
+ * used (> 0, including any empty lines before it) and fills *req; 0 if more
+ * bytes are needed; or -STATUS (-400, -411, -413, -414, -431, -501, -505) when
+ * the request cannot be served: the caller answers STATUS and closes, since
+ * where the next request would start is unknown.
  */
 long http_parse_request(const char *buf, size_t len, struct http_request *req);
 
@@ -52,5 +77,8 @@ const struct http_str *http_header_get(const struct http_request *req, const cha
 
 /* Case-insensitive comparison of s with a NUL-terminated literal. */
 int http_str_ieq(struct http_str s, const char *lit);
+
+/* The method's name, e.g. "GET". */
+const char *http_method_name(enum http_method m);
 
 #endif /* HTTP_PARSER_H */

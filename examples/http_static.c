@@ -42,8 +42,13 @@ static const char *mime_type(const char *path)
         {".gif", "image/gif"},
         {".svg", "image/svg+xml"},
         {".ico", "image/x-icon"},
+        {".webp", "image/webp"},
         {".pdf", "application/pdf"},
+        {".xml", "application/xml"},
         {".wasm", "application/wasm"},
+        {".mjs", "text/javascript"},
+        {".woff2", "font/woff2"},
+        {".mp4", "video/mp4"},
     };
     const char *dot = strrchr(path, '.');
     if (dot && !strchr(dot, '/'))
@@ -97,9 +102,10 @@ static int under_root(const char *real, const char *root)
 
 static void respond_status(struct conn *c, const struct http_request *req, int status)
 {
-    char body[32];
-    int n = snprintf(body, sizeof body, "%d\n", status);
-    http_respond(c, req, status, "text/plain", body, (size_t)n, NULL);
+    const char *body = status == 403   ? "403 Forbidden\n"
+                       : status == 400 ? "400 Bad Request\n"
+                                       : "404 Not Found\n";
+    http_respond(c, req, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
 }
 
 /* Whether the If-Modified-Since header covers mtime (second precision, RFC 9110 13.1.3). */
@@ -159,8 +165,9 @@ void http_serve_file(struct conn *c, const struct http_request *req)
     strftime(lm, sizeof lm, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     snprintf(extra, sizeof extra, "Last-Modified: %s\r\n", lm);
     if (not_modified(req, st.st_mtime)) {
+        /* RFC 9110 8.6: a 304's Content-Length, if any, must be what a 200 would say. */
         close(fd);
-        http_respond(c, req, 304, mime_type(real), NULL, 0, extra);
+        http_respond(c, req, 304, mime_type(real), NULL, (size_t)st.st_size, extra);
         return;
     }
     /* Headers now, the body from the file once they are written (see conn_flush). */
@@ -184,7 +191,7 @@ int http_send_file_chunk(struct conn *c)
         size_t want = (size_t)(c->file_end - c->file_off);
         ssize_t n = pread(c->file_fd, buf, want < sizeof buf ? want : sizeof buf, c->file_off);
         if (n > 0) {
-            ssize_t w = send(c->fd, buf, (size_t)n, 0);
+            ssize_t w = send(c->fd, buf, (size_t)n, 0); /* SIGPIPE is ignored */
             if (w > 0)
                 c->file_off += w;
             n = w;

@@ -1,5 +1,10 @@
-# http.cmake - the HTTP example's tests: the parser's unit test and the server's
-# integration test on every backend (loopback only, bounded in time).
+# http.cmake - the HTTP example's tests, included by tests/CMakeLists.txt:
+#   http.parser          the request parser's unit test (cmocka)
+#   http.server.BACKEND  reactor-httpd driven by real clients, per backend compiled in
+#   http.fuzz.smoke      with -DREACTOR_FUZZ=ON and clang: the libFuzzer target over
+#                        its seed corpus (a longer run: see the comment below)
+# All traffic is on loopback and every test is bounded in time.
+
 if(TARGET rx_http_parser)
   add_executable(test_http_parser ${CMAKE_CURRENT_LIST_DIR}/test_http_parser.c)
   target_compile_options(test_http_parser PRIVATE -Wall -Wextra $<$<BOOL:${REACTOR_WERROR}>:-Werror>)
@@ -10,13 +15,42 @@ endif()
 
 if(TARGET reactor-httpd)
   find_package(Python3 COMPONENTS Interpreter REQUIRED)
-  foreach(b ${RX_TEST_BACKENDS})
-    if(b STREQUAL "kqueue" AND NOT REACTOR_WITH_KQUEUE)
-      continue() # the emulation is linked into tests only, not into the examples
+  # The server links the real library, so only the backends compiled into it
+  # (the kqueue emulation is linked into test programs only).
+  foreach(B EPOLL KQUEUE POLL SELECT)
+    if(REACTOR_WITH_${B})
+      string(TOLOWER ${B} b)
+      add_test(NAME http.server.${b}
+        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_server.py
+                $<TARGET_FILE:reactor-httpd> ${b})
+      set_tests_properties(http.server.${b} PROPERTIES TIMEOUT 180 LABELS "examples;${b}")
     endif()
-    add_test(NAME http.server.${b}
-      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_server.py
-              $<TARGET_FILE:reactor-httpd> ${b})
-    set_tests_properties(http.server.${b} PROPERTIES TIMEOUT 180 LABELS "examples;${b}")
   endforeach()
+endif()
+
+# The fuzzer needs clang's libFuzzer (Debian: libclang-rt-14-dev). It compiles
+# the parser's source itself, so that coverage instrumentation reaches it.
+# A bounded run, as CI does:
+#   tests/fuzz_http_parser -max_total_time=60 -dict=SRC/tests/fuzz/http.dict \
+#       NEW_CORPUS_DIR SRC/tests/fuzz/http      (new inputs go to the first directory)
+option(REACTOR_FUZZ "Build the HTTP parser's libFuzzer target (clang only)" OFF)
+if(REACTOR_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(WARNING "REACTOR_FUZZ needs clang (libFuzzer); the fuzzer is not built")
+  else()
+    set(rx_fuzz_flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+    add_executable(fuzz_http_parser ${CMAKE_CURRENT_LIST_DIR}/fuzz_http_parser.c
+                                    ${PROJECT_SOURCE_DIR}/examples/http_parser.c)
+    target_include_directories(fuzz_http_parser PRIVATE ${PROJECT_SOURCE_DIR}/examples)
+    target_compile_options(fuzz_http_parser PRIVATE ${rx_fuzz_flags} -g -O1 ${RX_WARNINGS})
+    target_link_options(fuzz_http_parser PRIVATE ${rx_fuzz_flags})
+    # A smoke run: every seed, then 20,000 mutations; seconds, not minutes. New
+    # inputs go to the first directory given: the build tree's, not the seeds'.
+    file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/fuzz-http-corpus)
+    add_test(NAME http.fuzz.smoke
+      COMMAND fuzz_http_parser -runs=20000 -seed=1
+              -dict=${CMAKE_CURRENT_LIST_DIR}/fuzz/http.dict
+              ${CMAKE_CURRENT_BINARY_DIR}/fuzz-http-corpus ${CMAKE_CURRENT_LIST_DIR}/fuzz/http)
+    set_tests_properties(http.fuzz.smoke PROPERTIES TIMEOUT 120 LABELS "examples")
+  endif()
 endif()

@@ -1,0 +1,261 @@
+/*
+ * http_respond.c - reactor-httpd's answers: the response head, the access
+ * log, and the routes. / and /json are answered in place; /sleep?ms=N stands
+ * for slow work (a disk, a database) and sleeps on the reactor's work pool, so
+ * that the loop keeps serving everyone else meanwhile - the origin documents'
+ * slow-handler experiment. Its connection waits (requests pipelined behind it
+ * stay unread in order) until the job's done callback answers on the loop.
+ */
+#define _GNU_SOURCE /* clock_gettime, nanosleep, localtime_r with -std=c11 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "http_conn.h"
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
+    }
+}
+
+/* The Date header (RFC 9110 5.6.7), formatted once per second per thread. */
+static const char *date_now(struct server *s)
+{
+    time_t now = time(NULL);
+    if (now != s->date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        s->date_sec = now;
+    }
+    return s->date;
+}
+
+/* One line in the Common Log Format on stdout (stdio locks it across threads). */
+static void access_log(struct conn *c, const struct http_request *req, int status, size_t sent)
+{
+    char peer[INET6_ADDRSTRLEN] = "-", when[40];
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+        const void *a = ss.ss_family == AF_INET6
+                            ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                            : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+        inet_ntop(ss.ss_family, a, peer, sizeof peer);
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S %z", &tm);
+    char bytes[24] = "-";
+    if (sent)
+        snprintf(bytes, sizeof bytes, "%zu", sent);
+    if (req)
+        printf("%s - - [%s] \"%s %.*s HTTP/1.%d\" %d %s\n", peer, when,
+               http_method_name(req->method), (int)req->target.n, req->target.p, req->minor, status,
+               bytes);
+    else
+        printf("%s - - [%s] \"-\" %d %s\n", peer, when, status, bytes);
+}
+
+/*
+ * Appends a whole response head, and the body unless it is HEAD's or `body`
+ * is NULL (a file follows, or a 304). `req` is NULL for errors found before a
+ * request could be parsed; those, and a draining server, close the connection.
+ */
+void http_respond(struct conn *c, const struct http_request *req, int status, const char *type,
+                  const char *body, size_t len, const char *extra_headers)
+{
+    int keep = req && req->keep_alive && !c->s->draining;
+    if (!keep)
+        c->close_after = c->answer_closes = 1;
+    const char *connection = !keep             ? "Connection: close\r\n"
+                             : req->minor == 0 ? "Connection: keep-alive\r\n"
+                                               : "";
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nServer: reactor-httpd\r\nDate: %s\r\n"
+                     "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
+                     status, status_text(status), date_now(c->s), type, len, connection,
+                     extra_headers ? extra_headers : "");
+    if (n < 0 || (size_t)n >= sizeof head) {
+        c->close_after = 1;
+        return;
+    }
+    http_out_append(c, head, (size_t)n);
+    int with_body = body && !(req && req->method == HTTP_HEAD);
+    if (with_body)
+        http_out_append(c, body, len);
+    if (c->s->opt->access_log) {
+        int file_follows = !body && status == 200 && !(req && req->method == HTTP_HEAD);
+        access_log(c, req, status, with_body || file_follows ? len : 0);
+    }
+}
+
+void http_respond_error(struct conn *c, int status)
+{
+    char body[64];
+    int n = snprintf(body, sizeof body, "%d %s\n", status, status_text(status));
+    http_respond(c, NULL, status, "text/plain; charset=utf-8", body, (size_t)n, NULL);
+}
+
+/* ---- /sleep ----------------------------------------------------------------------- */
+
+struct sleep_job {
+    struct conn *c;
+    atomic_int *abandon; /* the server's: set when it must exit now */
+    size_t len;          /* the request's bytes, at the front of the connection's input */
+    int ms, minor, keep_alive, head;
+};
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* On a pool thread: a blocking sleep, in slices so that a server exit need not wait for it. */
+static void sleep_work(void *data)
+{
+    struct sleep_job *j = data;
+    uint64_t end = monotonic_ms() + (uint64_t)j->ms;
+    for (uint64_t now = monotonic_ms(); now < end && !atomic_load(j->abandon);
+         now = monotonic_ms()) {
+        uint64_t step = end - now < 50 ? end - now : 50;
+        struct timespec ts = {0, (long)step * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+/* On the loop thread: answer, then let the connection go on with what follows. */
+static void sleep_done(reactor_t *r, void *data, int status)
+{
+    struct sleep_job *j = data;
+    struct conn *c = j->c;
+    (void)r;
+    if (!c->dead) {
+        struct http_request req = {.method = j->head ? HTTP_HEAD : HTTP_GET,
+                                   .target = {"/sleep", 6},
+                                   .minor = j->minor,
+                                   .keep_alive = j->keep_alive};
+        char body[48];
+        int n = snprintf(body, sizeof body, "slept %d ms\n", j->ms);
+        if (status == 0)
+            http_respond(c, &req, 200, "text/plain; charset=utf-8", body, (size_t)n, NULL);
+        else
+            http_respond(c, &req, 503, "text/plain; charset=utf-8", "cancelled\n", 10, NULL);
+    }
+    http_conn_job_done(c, j->len);
+    free(j);
+}
+
+void http_sleep_job_free(struct sleep_job *j)
+{
+    free(j);
+}
+
+/* ms=N anywhere in the query, parsed within its bounds (the buffer has no NUL), capped. */
+static int sleep_ms(struct http_str q)
+{
+    long ms = 0;
+    for (size_t i = 0; i + 3 <= q.n; i++) {
+        if ((i == 0 || q.p[i - 1] == '&') && memcmp(q.p + i, "ms=", 3) == 0) {
+            for (size_t k = i + 3; k < q.n && q.p[k] >= '0' && q.p[k] <= '9'; k++)
+                if (ms <= SLEEP_CAP_MS)
+                    ms = ms * 10 + (q.p[k] - '0');
+            break;
+        }
+    }
+    return ms > SLEEP_CAP_MS ? SLEEP_CAP_MS : (int)ms;
+}
+
+static int route_sleep(struct conn *c, const struct http_request *req, size_t len)
+{
+    struct sleep_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        http_respond(c, req, 500, "text/plain; charset=utf-8", "no memory\n", 10, NULL);
+        return 1;
+    }
+    *j = (struct sleep_job){.c = c,
+                            .abandon = &c->s->abandon,
+                            .len = len,
+                            .ms = sleep_ms(req->query),
+                            .minor = req->minor,
+                            .keep_alive = req->keep_alive,
+                            .head = req->method == HTTP_HEAD};
+    if (reactor_queue_work(c->s->r, sleep_work, sleep_done, j) < 0) {
+        free(j);
+        http_respond(c, req, 503, "text/plain; charset=utf-8", "busy\n", 5, NULL);
+        return 1;
+    }
+    c->job = j;
+    return 0;
+}
+
+/* ---- routes ------------------------------------------------------------------------- */
+
+static int path_is(struct http_str p, const char *s)
+{
+    return p.n == strlen(s) && memcmp(p.p, s, p.n) == 0;
+}
+
+int http_route(struct conn *c, const struct http_request *req, size_t len)
+{
+    static const char hello[] = "Hello, world!";
+    static const char json[] = "{\"code\":200,\"msg\":\"success\"}";
+    if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+        http_respond(c, req, 405, "text/plain; charset=utf-8", "405 Method Not Allowed\n", 23,
+                     "Allow: GET, HEAD\r\n");
+        return 1;
+    }
+    if (path_is(req->path, "/"))
+        http_respond(c, req, 200, "text/plain", hello, sizeof hello - 1, NULL);
+    else if (path_is(req->path, "/json"))
+        http_respond(c, req, 200, "application/json", json, sizeof json - 1, NULL);
+    else if (path_is(req->path, "/sleep"))
+        return route_sleep(c, req, len);
+    else if (c->s->opt->root)
+        http_serve_file(c, req);
+    else
+        http_respond(c, req, 404, "text/plain; charset=utf-8", "404 Not Found\n", 14, NULL);
+    return 1;
+}
