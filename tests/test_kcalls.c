@@ -1,0 +1,225 @@
+/*
+ * test_kcalls.c - what reaches the kernel, and when: registrations and
+ * removals at once; modifies deferred to the next wait, several changes to
+ * one fd costing at most one kernel call, and a change of callback or data
+ * only costing none.
+ *
+ * The kernel calls are counted by wrapping them at link time (GNU ld
+ * --wrap=SYMBOL, see CMakeLists.txt): epoll_ctl and epoll_wait for the epoll
+ * backend, kevent for the kqueue backend (through the test-only emulation,
+ * which is where kevent() lives on Linux). poll and select keep their sets in
+ * user space, so there is nothing to count there and this program is built
+ * for epoll and kqueue only.
+ */
+#include "harness.h"
+
+static int kcalls;   /* kernel calls made by the backend */
+static int kchanges; /* kqueue: changes sent to the kernel (an epoll_ctl is one) */
+
+#if defined(RX_KCALLS_EPOLL)
+#include <sys/epoll.h>
+
+int __real_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+int __real_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout);
+int __wrap_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+int __wrap_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout);
+
+int __wrap_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+    kcalls++;
+    kchanges++;
+    return __real_epoll_ctl(epfd, op, fd, ev);
+}
+
+int __wrap_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
+{
+    kcalls++;
+    return __real_epoll_wait(epfd, evs, max, timeout);
+}
+#elif defined(RX_KCALLS_KQUEUE)
+#include <sys/event.h>
+
+int __real_kevent(int kq, const struct kevent *ch, int nch, struct kevent *ev, int nev,
+                  const struct timespec *ts);
+int __wrap_kevent(int kq, const struct kevent *ch, int nch, struct kevent *ev, int nev,
+                  const struct timespec *ts);
+
+int __wrap_kevent(int kq, const struct kevent *ch, int nch, struct kevent *ev, int nev,
+                  const struct timespec *ts)
+{
+    kcalls++;
+    kchanges += nch;
+    return __real_kevent(kq, ch, nch, ev, nev, ts);
+}
+#else
+#error "build with RX_KCALLS_EPOLL or RX_KCALLS_KQUEUE"
+#endif
+
+/* Kernel calls and changes made by one reactor_select(r, 0, ...). */
+struct cost {
+    int calls, changes;
+};
+
+static struct cost select_cost(reactor_t *r)
+{
+    reactor_event_t ev[8];
+    int c0 = kcalls, ch0 = kchanges;
+    h_select(r, 0, ev, 8);
+    return (struct cost){kcalls - c0, kchanges - ch0};
+}
+
+/* The cost of a wait with nothing to change: what every other cost is measured against. */
+static struct cost idle_cost(reactor_t *r)
+{
+    select_cost(r); /* flush whatever is pending */
+    struct cost c = select_cost(r);
+    assert_int_equal(c.changes, 0);
+    return c;
+}
+
+/* The backend whose kernel calls this build counts. */
+#if defined(RX_KCALLS_EPOLL)
+#define COUNTED "epoll"
+#else
+#define COUNTED "kqueue"
+#endif
+
+static void register_reaches_the_kernel_at_once(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    int before = kchanges;
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
+    if (kchanges == before)
+        fail_msg("reactor_register() returned without telling the kernel");
+    h_close_pair(sv);
+}
+
+static void unregister_reaches_the_kernel_at_once(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    int before = kchanges;
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    if (kchanges == before)
+        fail_msg("reactor_unregister() returned without telling the kernel");
+    h_close_pair(sv);
+}
+
+static void noop_cb(reactor_t *r, int fd, unsigned events, void *data)
+{
+    (void)r, (void)fd, (void)events, (void)data;
+}
+
+static void modify_of_cb_or_data_only_makes_no_kernel_call(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2], tag;
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    struct cost idle = idle_cost(r);
+    int before = kcalls;
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, noop_cb, &tag), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    assert_int_equal(kcalls, before);
+    struct cost c = select_cost(r);
+    if (c.calls != idle.calls || c.changes != 0)
+        fail_msg("a wait after modifies of cb/data only made %d calls with %d changes; an idle "
+                 "wait makes %d calls",
+                 c.calls, c.changes, idle.calls);
+    h_close_pair(sv);
+}
+
+static void modify_of_events_waits_for_the_next_wait(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    idle_cost(r);
+    int before = kcalls;
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE, NULL, NULL), 0);
+    assert_int_equal(kcalls, before); /* deferred */
+    reactor_event_t ev[2];
+    H_EXPECT(reactor_select(r, 1000, ev, 2), 1); /* and applied there */
+    assert_int_equal(ev[0].events, REACTOR_WRITE);
+    h_close_pair(sv);
+}
+
+static void several_modifies_of_one_fd_cost_at_most_one_kernel_call(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    struct cost idle = idle_cost(r);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE | REACTOR_ONESHOT, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE, NULL, NULL), 0);
+    struct cost c = select_cost(r);
+    if (c.calls > idle.calls + 1)
+        fail_msg("four modifies of one fd cost %d kernel calls beyond the wait",
+                 c.calls - idle.calls);
+    h_close_pair(sv);
+}
+
+static void modify_back_to_what_is_armed_costs_nothing(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    struct cost idle = idle_cost(r);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    struct cost c = select_cost(r);
+    if (c.calls != idle.calls || c.changes != 0)
+        fail_msg("WRITE switched on and off between two waits cost %d calls, %d changes",
+                 c.calls - idle.calls, c.changes);
+    h_close_pair(sv);
+}
+
+static void fired_oneshot_costs_no_kernel_call_to_disarm(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    struct cost idle = idle_cost(r);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_WRITE | REACTOR_ONESHOT, NULL, NULL), 0);
+    reactor_event_t ev[2];
+    H_EXPECT(reactor_select(r, 1000, ev, 2), 1); /* fires; the kernel disarms it itself */
+    struct cost c = select_cost(r);
+    if (c.calls != idle.calls || c.changes != 0)
+        fail_msg("the wait after a ONESHOT fired cost %d extra calls and %d changes",
+                 c.calls - idle.calls, c.changes);
+    /* Re-arming costs at most one call. */
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE | REACTOR_ONESHOT, NULL, NULL), 0);
+    int c0 = kcalls;
+    H_EXPECT(reactor_select(r, 1000, ev, 2), 1);
+    assert_true(kcalls - c0 <= idle.calls + 1);
+    h_close_pair(sv);
+}
+
+int main(void)
+{
+    if (!h_is(COUNTED)) {
+        fprintf(stderr, "this program counts %s calls, but RX_TEST_BACKEND is %s\n", COUNTED,
+                h_backend_name());
+        return 1;
+    }
+#define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
+    const struct CMUnitTest tests[] = {
+        T(register_reaches_the_kernel_at_once),
+        T(unregister_reaches_the_kernel_at_once),
+        T(modify_of_cb_or_data_only_makes_no_kernel_call),
+        T(modify_of_events_waits_for_the_next_wait),
+        T(several_modifies_of_one_fd_cost_at_most_one_kernel_call),
+        T(modify_back_to_what_is_armed_costs_nothing),
+        T(fired_oneshot_costs_no_kernel_call_to_disarm),
+    };
+    return H_RUN(tests);
+}

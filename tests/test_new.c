@@ -1,0 +1,261 @@
+/*
+ * test_new.c - creating and destroying reactors: choosing the backend (by
+ * name, by REACTOR_BACKEND, best first), the backend's kernel fd, many
+ * reactors in one thread, and the error names; on the backend named by
+ * RX_TEST_BACKEND.
+ */
+#include "harness.h"
+
+static int compiled_in(const char *name)
+{
+    for (const char *const *b = reactor_backends(); *b; b++)
+        if (strcmp(*b, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- Choosing a backend ------------------------------------------------- */
+
+static void new_with_null_honours_reactor_backend_env(void **state)
+{
+    (void)state;
+    for (const char *const *b = reactor_backends(); *b; b++) {
+        setenv("REACTOR_BACKEND", *b, 1);
+        reactor_t *r = reactor_new(NULL);
+        unsetenv("REACTOR_BACKEND");
+        if (!r)
+            fail_msg("REACTOR_BACKEND=%s: reactor_new(NULL) failed: %s", *b,
+                     reactor_strerror(errno));
+        if (strcmp(reactor_backend(r), *b) != 0)
+            fail_msg("REACTOR_BACKEND=%s: reactor_new(NULL) chose %s", *b, reactor_backend(r));
+        reactor_free(r);
+    }
+}
+
+static void new_with_null_and_no_env_picks_the_best_backend(void **state)
+{
+    (void)state;
+    unsetenv("REACTOR_BACKEND");
+    reactor_t *r = reactor_new(NULL);
+    assert_non_null(r);
+    assert_string_equal(reactor_backend(r), reactor_backends()[0]);
+    reactor_free(r);
+}
+
+static void new_with_null_and_empty_env_picks_the_best_backend(void **state)
+{
+    (void)state;
+    setenv("REACTOR_BACKEND", "", 1);
+    reactor_t *r = reactor_new(NULL);
+    unsetenv("REACTOR_BACKEND");
+    assert_non_null(r);
+    assert_string_equal(reactor_backend(r), reactor_backends()[0]);
+    reactor_free(r);
+}
+
+static void new_with_null_and_unknown_env_name_fails_with_enoent(void **state)
+{
+    (void)state;
+    setenv("REACTOR_BACKEND", "no-such-backend", 1);
+    errno = 0;
+    reactor_t *r = reactor_new(NULL);
+    int err = errno;
+    unsetenv("REACTOR_BACKEND");
+    if (r)
+        fail_msg("REACTOR_BACKEND=no-such-backend: reactor_new(NULL) chose %s", reactor_backend(r));
+    assert_int_equal(err, ENOENT);
+}
+
+static void new_with_null_and_env_naming_an_absent_backend_fails_with_enotsup(void **state)
+{
+    (void)state;
+    const char *absent = compiled_in("epoll") ? "kqueue" : "epoll"; /* never both */
+    setenv("REACTOR_BACKEND", absent, 1);
+    errno = 0;
+    reactor_t *r = reactor_new(NULL);
+    int err = errno;
+    unsetenv("REACTOR_BACKEND");
+    if (r)
+        fail_msg("REACTOR_BACKEND=%s (not compiled in): reactor_new(NULL) chose %s", absent,
+                 reactor_backend(r));
+    assert_int_equal(err, ENOTSUP);
+}
+
+static void new_with_a_name_ignores_reactor_backend_env(void **state)
+{
+    (void)state;
+    const char *want = h_backend_name();
+    const char *other = reactor_backends()[0];
+    for (const char *const *b = reactor_backends(); *b; b++)
+        if (strcmp(*b, want) != 0)
+            other = *b;
+    setenv("REACTOR_BACKEND", other, 1);
+    reactor_t *r = reactor_new(want);
+    unsetenv("REACTOR_BACKEND");
+    assert_non_null(r);
+    assert_string_equal(reactor_backend(r), want);
+    reactor_free(r);
+}
+
+static void new_with_unknown_name_fails_with_enoent(void **state)
+{
+    (void)state;
+    errno = 0;
+    assert_null(reactor_new("no-such-backend"));
+    assert_int_equal(errno, ENOENT);
+    errno = 0;
+    assert_null(reactor_new(""));
+    assert_int_equal(errno, ENOENT);
+}
+
+static void new_with_a_known_but_absent_backend_fails_with_enotsup(void **state)
+{
+    (void)state;
+    const char *known[] = {"epoll", "kqueue", "poll", "select"};
+    int absent = 0;
+    for (size_t i = 0; i < 4; i++) {
+        if (compiled_in(known[i]))
+            continue;
+        absent++;
+        errno = 0;
+        if (reactor_new(known[i]))
+            fail_msg("reactor_new(\"%s\") succeeded, but %s is not in reactor_backends()", known[i],
+                     known[i]);
+        if (errno != ENOTSUP)
+            fail_msg("reactor_new(\"%s\") (not compiled in) set errno %d, expected ENOTSUP",
+                     known[i], errno);
+    }
+    /* No platform has all four: at least one name must have been checked. */
+    assert_true(absent >= 1);
+}
+
+static void backends_list_is_best_first_null_terminated_and_usable(void **state)
+{
+    (void)state;
+    const char *order[] = {"epoll", "kqueue", "poll", "select"};
+    const char *const *b = reactor_backends();
+    size_t next = 0, n = 0;
+    for (; b[n]; n++) {
+        while (next < 4 && strcmp(order[next], b[n]) != 0)
+            next++;
+        if (next == 4)
+            fail_msg("reactor_backends()[%zu] = \"%s\" is unknown, repeated or out of order", n,
+                     b[n]);
+        next++; /* each name at most once */
+        reactor_t *r = reactor_new(b[n]);
+        if (!r)
+            fail_msg("listed backend %s cannot be created: %s", b[n], reactor_strerror(errno));
+        assert_string_equal(reactor_backend(r), b[n]);
+        reactor_free(r);
+    }
+    assert_true(n >= 1);
+    assert_true(compiled_in(h_backend_name()));
+}
+
+static void backend_fd_is_a_close_on_exec_kernel_fd_or_enotsup(void **state)
+{
+    reactor_t *r = *state;
+    int fd = reactor_backend_fd(r);
+    if (!h_has_edge()) {
+        H_EXPECT(reactor_backend_fd(r), -ENOTSUP);
+        return;
+    }
+    if (fd < 0)
+        fail_msg("reactor_backend_fd() on %s returned %d", h_backend_name(), fd);
+    int flags = fcntl(fd, F_GETFD);
+    assert_true(flags >= 0);
+    if (!(flags & FD_CLOEXEC))
+        fail_msg("backend fd %d is not close-on-exec", fd);
+}
+
+static void free_of_null_is_ignored(void **state)
+{
+    (void)state;
+    reactor_free(NULL); /* a crash here fails the test */
+    reactor_free(h_new());
+}
+
+/* ---- Many reactors ------------------------------------------------------ */
+
+static void many_reactors_coexist_in_one_thread(void **state)
+{
+    (void)state;
+    enum { N = 16 };
+    reactor_t *rs[N];
+    int sv[N][2];
+    for (int i = 0; i < N; i++) {
+        rs[i] = h_new();
+        h_pair(sv[i]);
+        H_EXPECT(reactor_register(rs[i], sv[i][0], REACTOR_READ, NULL, &sv[i]), 0);
+    }
+    /* The same fd in two reactors is two independent registrations. */
+    H_EXPECT(reactor_register(rs[0], sv[3][0], REACTOR_READ, NULL, &sv[0]), 0);
+    h_put(sv[3][1]);
+    reactor_event_t ev[4];
+    for (int i = 0; i < N; i++) {
+        int n = h_select(rs[i], 0, ev, 4);
+        if (n != (i == 0 || i == 3 ? 1 : 0))
+            fail_msg("reactor %d reported %d fds; only reactors 0 and 3 watch the ready one", i, n);
+        if (n)
+            assert_int_equal(ev[0].fd, sv[3][0]);
+    }
+    H_EXPECT(reactor_unregister(rs[0], sv[3][0]), 0);
+    assert_int_equal(h_select(rs[3], 0, ev, 4), 1); /* untouched by the other reactor */
+    for (int i = 0; i < N; i++) {
+        reactor_free(rs[i]);
+        h_close_pair(sv[i]);
+    }
+}
+
+/* ---- Errors and versions ------------------------------------------------ */
+
+static void strerror_names_every_documented_error(void **state)
+{
+    (void)state;
+    static const struct {
+        int err;
+        const char *name;
+    } codes[] = {{EINVAL, "EINVAL"}, {EEXIST, "EEXIST"}, {ENOENT, "ENOENT"},
+                 {EBADF, "EBADF"},   {EPERM, "EPERM"},   {ENOTSUP, "ENOTSUP"},
+                 {ERANGE, "ERANGE"}, {ENOMEM, "ENOMEM"}, {EINTR, "EINTR"},
+                 {EBUSY, "EBUSY"},   {EMFILE, "EMFILE"}, {ECANCELED, "ECANCELED"}};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        const char *neg = reactor_strerror(-codes[i].err), *pos = reactor_strerror(codes[i].err);
+        if (!neg || !strstr(neg, codes[i].name))
+            fail_msg("reactor_strerror(-%s) = \"%s\" does not name it", codes[i].name,
+                     neg ? neg : "(null)");
+        assert_string_equal(neg, pos); /* the sign does not matter */
+    }
+    assert_non_null(reactor_strerror(0));
+    assert_non_null(reactor_strerror(-123456)); /* unknown: still a string */
+    assert_non_null(reactor_strerror(123456));
+}
+
+static void version_matches_the_header(void **state)
+{
+    (void)state;
+    assert_int_equal(reactor_version(), REACTOR_VERSION_MAJOR * 10000 +
+                                            REACTOR_VERSION_MINOR * 100 + REACTOR_VERSION_PATCH);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(new_with_null_honours_reactor_backend_env),
+        cmocka_unit_test(new_with_null_and_no_env_picks_the_best_backend),
+        cmocka_unit_test(new_with_null_and_empty_env_picks_the_best_backend),
+        cmocka_unit_test(new_with_null_and_unknown_env_name_fails_with_enoent),
+        cmocka_unit_test(new_with_null_and_env_naming_an_absent_backend_fails_with_enotsup),
+        cmocka_unit_test(new_with_a_name_ignores_reactor_backend_env),
+        cmocka_unit_test(new_with_unknown_name_fails_with_enoent),
+        cmocka_unit_test(new_with_a_known_but_absent_backend_fails_with_enotsup),
+        cmocka_unit_test(backends_list_is_best_first_null_terminated_and_usable),
+        T(backend_fd_is_a_close_on_exec_kernel_fd_or_enotsup),
+        cmocka_unit_test(free_of_null_is_ignored),
+        cmocka_unit_test(many_reactors_coexist_in_one_thread),
+        cmocka_unit_test(strerror_names_every_documented_error),
+        cmocka_unit_test(version_matches_the_header),
+    };
+    return H_RUN(tests);
+}
