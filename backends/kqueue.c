@@ -195,7 +195,7 @@ static int rx_kq_send_queue(struct rx_kqueue *k)
         if ((e->flags & EV_ERROR) && e->data != 0 && e->udata != NULL) {
             struct rx_ready *r = &k->refused[k->nrefused++];
             r->fd = (int)e->ident;
-            r->events = rx_kq_event_of(e->filter);
+            r->events = REACTOR_READ | REACTOR_WRITE; /* see rx_kq_report() */
             r->tag = (uint32_t)(uintptr_t)e->udata;
         }
     }
@@ -282,10 +282,17 @@ static int rx_kq_report(const struct kevent *e, struct rx_ready *out)
 {
     if ((e->flags & EV_ERROR) && (e->data == 0 || e->udata == NULL))
         return 0; /* a receipt, or a delete of what is already gone */
-    /* An event, a hang-up (EV_EOF), or a refused add: ready for its filter. */
     out->fd = (int)e->ident;
-    out->events = rx_kq_event_of(e->filter);
     out->tag = (uint32_t)(uintptr_t)e->udata;
+    /* A refused add (typically EBADF: the fd was closed while registered)
+     * concerns the fd, not only the filter that came back: report it ready
+     * for everything, as poll's POLLNVAL is, and let the core mask that with
+     * what the fd registered. An event or a hang-up (EV_EOF) is ready for its
+     * own filter. */
+    if (e->flags & EV_ERROR)
+        out->events = REACTOR_READ | REACTOR_WRITE;
+    else
+        out->events = rx_kq_event_of(e->filter);
     return 1;
 }
 
@@ -325,8 +332,21 @@ static int rx_kqueue_wait(void *state, int timeout_ms, struct rx_ready *out, int
         return n ? n : -err;
     }
     k->nchanges = 0;
-    for (int i = 0; i < got; i++)
+    int refused = 0;
+    for (int i = 0; i < got; i++) {
+        refused |= (k->results[i].flags & EV_ERROR) != 0;
         n += rx_kq_report(&k->results[i], &out[n]);
+    }
+    /* FreeBSD's and XNU's kevent() return as soon as a change was refused,
+     * without scanning for events (kern_event.c: nerrors skips the scan), so
+     * the other ready fds would wait a whole extra call. Look once more,
+     * without waiting and without changes, while there is room. */
+    if (refused && n < max) {
+        const struct timespec zero = {0, 0};
+        got = kevent(k->kq, NULL, 0, k->results, max - n, &zero);
+        for (int i = 0; i < got; i++)
+            n += rx_kq_report(&k->results[i], &out[n]);
+    }
     return n;
 }
 
