@@ -412,10 +412,18 @@ def test_sigterm_stops_accepting_flushes_and_exits_0():
                     sent += busy.send(data[sent:sent + (1 << 16)])
                 except BlockingIOError:
                     break
-        time.sleep(0.3)
-        ours = tcp_queues(busy.getsockname()[1], srv.port)
-        theirs = tcp_queues(srv.port, busy.getsockname()[1])
-        read_by_server = sent - ours[0] - theirs[1] if ours and theirs else None
+        # What the server has read, once it has stopped reading (back-pressure):
+        # a slow server (sanitizers) may still be draining after the sends, so
+        # wait until two snapshots 0.3 s apart agree (bounded: 20 tries).
+        read_by_server, previous = None, -1
+        for _ in range(20):
+            time.sleep(0.3)
+            ours = tcp_queues(busy.getsockname()[1], srv.port)
+            theirs = tcp_queues(srv.port, busy.getsockname()[1])
+            read_by_server = sent - ours[0] - theirs[1] if ours and theirs else None
+            if read_by_server is None or read_by_server == previous:
+                break
+            previous = read_by_server
         srv.p.send_signal(signal.SIGTERM)
 
         def refused():  # (reset: it reached the backlog just before the listener closed)
