@@ -31,6 +31,9 @@ enum rx_feature {
      * closed fd whose file lives on in a dup); the core rebuilds the backend
      * when it sees an event whose tag matches no live registration. */
     RX_FEAT_REBUILD_ON_STALE = 1u << 3,
+    /* Each fd is reported at most once per wait, always with its tag: the
+     * core can then dispatch straight from the backend's reports. */
+    RX_FEAT_TAGGED_ONCE = 1u << 4,
 };
 
 /* One readiness report from a backend. */

@@ -106,7 +106,7 @@ static int rx_epoll_fd(const void *state)
 
 const struct rx_backend rx_backend_epoll = {
     .name = "epoll",
-    .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FD | RX_FEAT_REBUILD_ON_STALE,
+    .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FD | RX_FEAT_REBUILD_ON_STALE | RX_FEAT_TAGGED_ONCE,
     .create = rx_epoll_create,
     .destroy = rx_epoll_destroy,
     .change = rx_epoll_change,

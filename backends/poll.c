@@ -22,6 +22,7 @@
 
 struct rx_poll {
     struct pollfd *pfds;
+    uint32_t *tags; /* tags[i] goes with pfds[i] */
     int n, cap;
     int *slot;  /* slot[fd] = index in pfds + 1; 0 = not watched */
     int nslot;  /* capacity of slot */
@@ -41,6 +42,7 @@ static void rx_poll_destroy(void *state)
 {
     struct rx_poll *p = state;
     free(p->pfds);
+    free(p->tags);
     free(p->slot);
     free(p);
 }
@@ -64,6 +66,10 @@ static int rx_poll_grow(struct rx_poll *p, int fd)
         if (!f)
             return -ENOMEM;
         p->pfds = f;
+        uint32_t *t = realloc(p->tags, (size_t)n * sizeof *t);
+        if (!t)
+            return -ENOMEM;
+        p->tags = t;
         p->cap = n;
     }
     return 0;
@@ -73,10 +79,10 @@ static int rx_poll_change(void *state, int fd, unsigned old, unsigned want, uint
 {
     struct rx_poll *p = state;
     (void)old;
-    (void)tag;
     int s = fd < p->nslot ? p->slot[fd] - 1 : -1;
     if (!want) {
         if (s >= 0) {
+            p->tags[s] = p->tags[p->n - 1];
             p->pfds[s] = p->pfds[--p->n];
             p->slot[p->pfds[s].fd] = s + 1;
             p->slot[fd] = 0;
@@ -96,6 +102,7 @@ static int rx_poll_change(void *state, int fd, unsigned old, unsigned want, uint
         p->pfds[s].fd = fd;
         p->pfds[s].revents = 0;
     }
+    p->tags[s] = tag;
     p->pfds[s].events =
         (short)(((want & REACTOR_READ) ? POLLIN : 0) | ((want & REACTOR_WRITE) ? POLLOUT : 0));
     return 0;
@@ -127,7 +134,7 @@ static int rx_poll_wait(void *state, int timeout_ms, struct rx_ready *out, int m
             continue;
         out[count].fd = p->pfds[i].fd;
         out[count].events = rx_poll_events(p->pfds[i].revents);
-        out[count].tag = 0;
+        out[count].tag = p->tags[i];
         count++;
         p->cursor = i + 1;
     }
@@ -142,7 +149,7 @@ static int rx_poll_fd(const void *state)
 
 const struct rx_backend rx_backend_poll = {
     .name = "poll",
-    .features = 0,
+    .features = RX_FEAT_TAGGED_ONCE,
     .create = rx_poll_create,
     .destroy = rx_poll_destroy,
     .change = rx_poll_change,

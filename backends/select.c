@@ -22,9 +22,10 @@
 #include "backend.h"
 
 struct rx_select {
-    fd_set rd, wr; /* what is watched */
-    int maxfd;     /* >= the highest watched fd, or -1 */
-    int cursor;    /* where the next scan for ready fds starts */
+    fd_set rd, wr;            /* what is watched */
+    int maxfd;                /* >= the highest watched fd, or -1 */
+    int cursor;               /* where the next scan for ready fds starts */
+    uint32_t tag[FD_SETSIZE]; /* the tag each watched fd was changed with */
 };
 
 static int rx_select_create(void **state)
@@ -48,7 +49,6 @@ static void rx_select_destroy(void *state)
 static int rx_select_change(void *state, int fd, unsigned old, unsigned want, uint32_t tag)
 {
     struct rx_select *s = state;
-    (void)tag;
     if (fd >= FD_SETSIZE)
         return -ERANGE;
     /* As in poll.c: refuse a closed fd now rather than fail every later select(). */
@@ -64,6 +64,7 @@ static int rx_select_change(void *state, int fd, unsigned old, unsigned want, ui
         FD_CLR(fd, &s->wr);
     if (want && fd > s->maxfd)
         s->maxfd = fd;
+    s->tag[fd] = tag;
     return 0;
 }
 
@@ -95,7 +96,7 @@ static int rx_select_find_bad(struct rx_select *s, struct rx_ready *out, int max
             continue;
         out[count].fd = fd;
         out[count].events = REACTOR_READ | REACTOR_WRITE;
-        out[count].tag = 0;
+        out[count].tag = s->tag[fd];
         count++;
     }
     return count;
@@ -142,7 +143,7 @@ static int rx_select_wait(void *state, int timeout_ms, struct rx_ready *out, int
         n -= (ev & REACTOR_READ ? 1 : 0) + (ev & REACTOR_WRITE ? 1 : 0);
         out[count].fd = fd;
         out[count].events = ev;
-        out[count].tag = 0;
+        out[count].tag = s->tag[fd];
         count++;
         s->cursor = fd + 1;
     }
@@ -157,7 +158,7 @@ static int rx_select_fd(const void *state)
 
 const struct rx_backend rx_backend_select = {
     .name = "select",
-    .features = 0,
+    .features = RX_FEAT_TAGGED_ONCE,
     .create = rx_select_create,
     .destroy = rx_select_destroy,
     .change = rx_select_change,

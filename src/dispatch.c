@@ -64,17 +64,29 @@ static int rx_collect_one(reactor_t *r, const struct rx_ready *rd, struct rx_pen
 }
 
 /*
- * Applies pending changes, waits, and fills `out` with at most `max` entries,
- * one per fd. Returns the count or a negative errno (-EINTR).
+ * Rebuilds the backend if it must be, and applies pending changes. Returns the
+ * number of refused changes written to `out` as readiness (see
+ * rx_flush_changes), or a negative errno.
  */
-static int rx_collect(reactor_t *r, int timeout_ms, struct rx_pending *out, int max)
+static int rx_prepare(reactor_t *r, struct rx_pending *out, int max)
 {
     if (r->rebuild) {
         int rc = rx_rebuild_backend(r);
         if (rc < 0)
             return rc;
     }
-    int count = rx_flush_changes(r, out, max);
+    if (r->ndirty == 0) /* the common case: a loop iteration that changed nothing */
+        return 0;
+    return rx_flush_changes(r, out, max);
+}
+
+/*
+ * Waits and fills `out` after the `count` entries rx_prepare left there, with
+ * at most `max` entries in all, one per fd. Returns the count or a negative
+ * errno (-EINTR).
+ */
+static int rx_collect_wait(reactor_t *r, int timeout_ms, struct rx_pending *out, int count, int max)
+{
     for (int i = 0; i < count; i++)
         r->fds[out[i].fd].mark = (uint32_t)i + 1;
     int room = max - count;
@@ -88,6 +100,14 @@ static int rx_collect(reactor_t *r, int timeout_ms, struct rx_pending *out, int 
     for (int i = 0; i < count; i++)
         r->fds[out[i].fd].mark = 0;
     return count;
+}
+
+static int rx_collect(reactor_t *r, int timeout_ms, struct rx_pending *out, int max)
+{
+    int count = rx_prepare(r, out, max);
+    if (count < 0)
+        return count;
+    return rx_collect_wait(r, timeout_ms, out, count, max);
 }
 
 int reactor_select(reactor_t *r, int timeout_ms, reactor_event_t *out, int max)
@@ -125,6 +145,44 @@ static int rx_dispatch(reactor_t *r, int n)
 }
 
 /*
+ * The one-pass path: with a backend that reports each fd once, tagged with
+ * the generation it was armed for, the tag already is the stamp the
+ * stale-event rule compares, so the reports are dispatched straight from the
+ * backend's array, without building, merging and clearing a batch. It is
+ * taken only when nothing needs the whole batch seen before the first
+ * callback: no refused change to report, and no ONESHOT registration (its
+ * disarming must be recorded before a callback may re-arm it).
+ */
+static int rx_can_dispatch_direct(const reactor_t *r)
+{
+    return (r->ops->features & RX_FEAT_TAGGED_ONCE) && r->noneshot == 0;
+}
+
+static int rx_dispatch_direct(reactor_t *r, int n)
+{
+    int ran = 0;
+    for (int i = 0; i < n; i++) {
+        /* Re-read everything each time: a callback may grow r->ready and r->fds. */
+        struct rx_ready rd = r->ready[i];
+        const struct rx_fd *e = rx_fd_get(r, rd.fd);
+        if (!e || rd.tag != e->gen) {
+            /* Stale because a callback of this batch (un)registered the fd, or
+             * else a file the kernel keeps reporting (see rx_collect_one). */
+            if ((!e || e->touched != r->batch_seq) && (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
+                r->rebuild = 1;
+            continue;
+        }
+        unsigned ev = rd.events & e->events & RX_EVENT_MASK;
+        if (!ev || !e->cb)
+            continue;
+        e->cb(r, rd.fd, ev, e->data);
+        /* The reactor's own fds are bookkeeping, not callbacks the caller counts. */
+        ran += !(e->flags & RX_FD_INTERNAL);
+    }
+    return ran;
+}
+
+/*
  * One iteration. A callback may call reactor_free(): the reactor is then
  * destroyed here, once no callback is running, and *freed tells the caller
  * not to touch it again.
@@ -135,14 +193,22 @@ static int rx_run_once(reactor_t *r, int timeout_ms, int *freed)
         return -EBUSY;
     rx_update_now(r);
     timeout_ms = rx_services_timeout(r, timeout_ms);
-    int n = rx_collect(r, timeout_ms, r->batch, r->ready_cap);
+    int n = rx_prepare(r, r->batch, r->ready_cap);
+    if (n < 0)
+        return n;
+    int direct = n == 0 && rx_can_dispatch_direct(r);
+    if (direct)
+        n = r->ops->wait(r->state, timeout_ms, r->ready, r->ready_cap);
+    else
+        n = rx_collect_wait(r, timeout_ms, r->batch, n, r->ready_cap);
     if (n == -EINTR)
         n = 0;
     else if (n < 0)
         return n;
     rx_update_now(r);
     r->dispatching++;
-    int ran = rx_dispatch(r, n);
+    r->batch_seq++;
+    int ran = direct ? rx_dispatch_direct(r, n) : rx_dispatch(r, n);
     ran += rx_services_run(r);
     r->dispatching--;
     if (r->free_pending) {

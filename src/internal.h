@@ -37,6 +37,10 @@ struct rx_fd {
     uint8_t events; /* registered REACTOR_* bits */
     uint8_t kernel; /* what the backend currently has armed (REACTOR_* | RX_IN_KERNEL) */
     uint8_t flags;  /* RX_FD_* */
+    /* reactor.batch_seq when this fd was last registered or unregistered: lets
+     * the one-pass dispatch tell an event made stale by a callback of its own
+     * batch from one the kernel keeps sending for a file we could not delete. */
+    uint16_t touched;
 };
 
 /* An event collected from the backend, with the generation it was reported for. */
@@ -54,6 +58,7 @@ struct reactor {
     int nfds;          /* capacity of fds */
     int count;         /* user registrations */
     int ninternal;     /* the reactor's own registrations (wakeup, signals) */
+    int noneshot;      /* user registrations with REACTOR_ONESHOT: they need the collecting path */
     uint32_t last_gen; /* generations are never 0 */
 
     int *dirty; /* fds whose kernel state differs from what was asked */
@@ -63,6 +68,8 @@ struct reactor {
     struct rx_pending *batch; /* collected events, validated again at dispatch */
     int ready_cap;
     int rebuild; /* the backend reported a file we cannot remove: rebuild before waiting */
+    uint16_t
+        batch_seq; /* counts batches; see rx_fd.touched (wraps: at worst a rebuild waits a batch) */
 
     int dispatching;  /* > 0 while callbacks run: nested waits are refused */
     int free_pending; /* reactor_free() was called from a callback */

@@ -95,10 +95,13 @@ static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *da
     e->data = data;
     /* A stale entry for this fd may still sit in r->dirty: without the flag it is skipped. */
     e->flags = (uint8_t)(RX_FD_USED | flags);
+    e->touched = r->batch_seq;
     if (flags & RX_FD_INTERNAL)
         r->ninternal++;
     else
         r->count++;
+    if (events & REACTOR_ONESHOT)
+        r->noneshot++;
     return 0;
 }
 
@@ -115,6 +118,9 @@ static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
         r->ninternal--;
     else
         r->count--;
+    if (e->events & REACTOR_ONESHOT)
+        r->noneshot--;
+    e->touched = r->batch_seq;
     e->gen = 0; /* events of this registration still in a batch are now stale */
     e->events = 0;
     e->kernel = 0;
@@ -156,6 +162,7 @@ int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *d
         rc = rx_mark_dirty(r, fd, e);
         if (rc < 0)
             return rc;
+        r->noneshot += !!(events & REACTOR_ONESHOT) - !!(e->events & REACTOR_ONESHOT);
         e->events = (uint8_t)events;
         e->flags &= (uint8_t)~RX_FD_FIRED;
     }
