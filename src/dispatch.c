@@ -162,22 +162,27 @@ static int rx_dispatch_direct(reactor_t *r, int n)
 {
     int ran = 0;
     for (int i = 0; i < n; i++) {
-        /* Re-read everything each time: a callback may grow r->ready and r->fds. */
-        struct rx_ready rd = r->ready[i];
-        const struct rx_fd *e = rx_fd_get(r, rd.fd);
-        if (!e || rd.tag != e->gen) {
+        /* Re-read r->ready and r->fds each time: a callback may grow them. A
+         * backend reports only fds the core gave it, all below r->nfds (the
+         * table never shrinks), so no bounds check. */
+        const struct rx_ready *rd = &r->ready[i];
+        int fd = rd->fd;
+        const struct rx_fd *e = &r->fds[fd];
+        if (rd->tag != e->gen) {
             /* Stale because a callback of this batch (un)registered the fd, or
              * else a file the kernel keeps reporting (see rx_collect_one). */
-            if ((!e || e->touched != r->batch_seq) && (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
+            if (e->touched != r->batch_seq && (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
                 r->rebuild = 1;
             continue;
         }
-        unsigned ev = rd.events & e->events & RX_EVENT_MASK;
-        if (!ev || !e->cb)
+        unsigned ev = rd->events & e->events; /* rd->events holds only READ and WRITE */
+        reactor_cb cb = e->cb;
+        if (!ev || !cb)
             continue;
-        e->cb(r, rd.fd, ev, e->data);
         /* The reactor's own fds are bookkeeping, not callbacks the caller counts. */
-        ran += !(e->flags & RX_FD_INTERNAL);
+        int counted = !(e->flags & RX_FD_INTERNAL);
+        cb(r, fd, ev, e->data);
+        ran += counted;
     }
     return ran;
 }
