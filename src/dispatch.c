@@ -197,7 +197,8 @@ static int rx_run_once(reactor_t *r, int timeout_ms, int *freed)
     if (r->dispatching)
         return -EBUSY;
     rx_update_now(r);
-    timeout_ms = rx_services_timeout(r, timeout_ms);
+    if (!rx_services_idle(r))
+        timeout_ms = rx_services_timeout(r, timeout_ms);
     int n = rx_prepare(r, r->batch, r->ready_cap);
     if (n < 0)
         return n;
@@ -214,7 +215,8 @@ static int rx_run_once(reactor_t *r, int timeout_ms, int *freed)
     r->dispatching++;
     r->batch_seq++;
     int ran = direct ? rx_dispatch_direct(r, n) : rx_dispatch(r, n);
-    ran += rx_services_run(r);
+    if (!rx_services_idle(r))
+        ran += rx_services_run(r);
     r->dispatching--;
     if (r->free_pending) {
         rx_destroy(r);
