@@ -196,9 +196,13 @@ static int rx_run_once(reactor_t *r, int timeout_ms, int *freed)
 {
     if (r->dispatching)
         return -EBUSY;
-    rx_update_now(r);
-    if (!rx_services_idle(r))
+    /* The clock is read before the wait only to turn timer deadlines into a
+     * timeout; callbacks see the time read after the wait. So a loop with no
+     * service pending reads it once per iteration. */
+    if (!rx_services_idle(r)) {
+        rx_update_now(r);
         timeout_ms = rx_services_timeout(r, timeout_ms);
+    }
     int n = rx_prepare(r, r->batch, r->ready_cap);
     if (n < 0)
         return n;
