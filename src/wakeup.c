@@ -87,10 +87,19 @@ void rx_wakeup(reactor_t *r)
  */
 void rx_wakeup_drain(reactor_t *r)
 {
-    char buf[64];
     ssize_t n;
+#ifdef RX_HAVE_EVENTFD
+    /* One read takes the whole counter (eventfd(2) without EFD_SEMAPHORE):
+     * a second read would only meet EAGAIN, one system call per wakeup. */
+    uint64_t count;
+    do
+        n = read(r->wake_rfd, &count, sizeof count);
+    while (n < 0 && errno == EINTR);
+#else
+    char buf[64];
     do
         n = read(r->wake_rfd, buf, sizeof buf);
     while (n > 0 || (n < 0 && errno == EINTR));
+#endif
     atomic_store(&r->wake_pending, 0);
 }
