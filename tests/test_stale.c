@@ -127,6 +127,27 @@ static void stale_event_never_reaches_the_same_file_registered_again(void **stat
     duo_close(&d);
 }
 
+/*
+ * An event made stale by a callback of its own batch is dropped, and that is
+ * all: it must not be mistaken for a file the kernel keeps reporting after
+ * we lost the means to delete it, which makes epoll rebuild its whole set (a
+ * new kernel object, so a new backend fd).
+ */
+static void stale_event_of_the_same_batch_does_not_rebuild_the_backend(void **state)
+{
+    reactor_t *r = *state;
+    struct duo d;
+    duo_open(r, &d, REACTOR_READ, reregister_other);
+    int bfd = reactor_backend_fd(r);
+    H_EXPECT(reactor_run_once(r, 1000), 1);
+    H_EXPECT(reactor_run_once(r, 1000), 2);
+    assert_int_equal(d.other_calls, 1);
+    if (reactor_backend_fd(r) != bfd)
+        fail_msg("backend fd %d became %d: the set was rebuilt for a stale event", bfd,
+                 reactor_backend_fd(r));
+    duo_close(&d);
+}
+
 static void unregister_other(reactor_t *r, int fd, unsigned events, void *data)
 {
     struct duo *d = data;
@@ -514,6 +535,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(stale_event_never_reaches_a_new_registration),
         T(stale_event_never_reaches_the_same_file_registered_again),
+        T(stale_event_of_the_same_batch_does_not_rebuild_the_backend),
         T(unregister_of_another_ready_fd_cancels_its_callback),
         T(unregister_and_close_of_another_ready_fd_cancels_its_callback),
         T(modify_of_another_ready_fd_applies_within_the_batch),
