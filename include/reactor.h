@@ -87,6 +87,8 @@ REACTOR_API reactor_t *reactor_new(const char *backend);
  * callback runs. Called from inside a callback of the same reactor, the
  * destruction is deferred until the dispatch that called the callback returns.
  * No other thread may call reactor_post() on a reactor being freed.
+ * In a child of fork(2), reactor_free() may be called without reactor_reinit():
+ * it then releases the child's copy only; the parent's work is not waited for.
  * NULL is ignored.
  */
 REACTOR_API void reactor_free(reactor_t *r);

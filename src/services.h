@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "reactor.h"
 
@@ -96,6 +97,7 @@ struct rx_workpool {
     int stopping;         /* under lock: workers exit (reactor_free has emptied the queue) */
     pthread_t *threads;   /* loop thread only */
     unsigned nthreads;    /* threads started; 0 = pool not started */
+    pid_t owner;          /* the process that started the threads: only there do they exist */
     unsigned size;        /* from reactor_set_threadpool_size(), 0 = not set */
     int64_t last_id;      /* loop thread only */
     int inflight;         /* loop thread only: queued until its done ran */

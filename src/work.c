@@ -17,10 +17,18 @@
  * the call waits for the items that are running to return from `work`, then
  * drops those too and every completion not yet delivered. No done callback
  * ever runs from reactor_free().
+ *
+ * reactor_free() in a child of fork(2) that did not call reactor_reinit():
+ * fork copies only the calling thread (pthread_atfork(3)), so the workers
+ * recorded in `threads` are the parent's and joining them would wait forever,
+ * and the mutex may have been copied while a worker held it. The pool's owner
+ * pid tells the two apart; in another process the lists (the child's copies)
+ * are freed without the lock and nothing is joined or destroyed.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -183,6 +191,7 @@ static int rx_pool_start(reactor_t *r)
     }
     p->threads = threads;
     p->nthreads = n;
+    p->owner = getpid();
     return 0;
 }
 
@@ -196,6 +205,7 @@ int rx_work_init(reactor_t *r)
     p->stopping = 0;
     p->threads = NULL;
     p->nthreads = p->size = 0;
+    p->owner = 0;
     p->last_id = 0;
     p->inflight = 0;
     atomic_init(&p->completed, 0);
@@ -208,9 +218,26 @@ int rx_work_init(reactor_t *r)
     return 0;
 }
 
+/* reactor_free() in a forked child that skipped reactor_reinit(): see the top. */
+static void rx_work_free_forked(struct rx_workpool *p)
+{
+    free(p->threads);
+    p->threads = NULL;
+    p->nthreads = 0;
+    rx_list_free(&p->queued);
+    rx_list_free(&p->running);
+    rx_list_free(&p->done);
+    p->inflight = 0;
+}
+
 void rx_work_free(reactor_t *r)
 {
     struct rx_workpool *p = &r->svc.work;
+
+    if (p->nthreads && p->owner != getpid()) {
+        rx_work_free_forked(p);
+        return;
+    }
 
     /* Drop what has not started, so the workers finish their current item and exit. */
     pthread_mutex_lock(&p->lock);
@@ -368,6 +395,7 @@ int rx_work_reinit(reactor_t *r)
     free(p->threads);
     p->threads = NULL;
     p->nthreads = 0;
+    p->owner = 0;
     p->stopping = 0;
     rx_list_append(&p->running, &p->queued); /* in id order: running items started first */
     for (struct rx_work *w = p->running.head; w; w = w->next)

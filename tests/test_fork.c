@@ -271,11 +271,61 @@ static void child_wakeups_are_independent_of_the_parent(void **state)
     close(go[1]);
 }
 
+/*
+ * A child that only wants to get rid of the parent's reactor may call
+ * reactor_free() without reactor_reinit(): the pool's threads do not exist in
+ * the child, so they must not be joined (joining would wait forever), and the
+ * work the parent runs must not be touched.
+ */
+static void child_may_free_without_reinit_after_the_pool_started(void **state)
+{
+    reactor_t *r = *state;
+    assert_int_equal(pipe(block_pipe), 0);
+    assert_int_equal(reactor_set_threadpool_size(r, 2), 0);
+    atomic_store(&blocking_started, 0);
+    memset(&seen, 0, sizeof seen);
+    assert_true(reactor_queue_work(r, blocking_work, done_cb, NULL) > 0);
+    uint64_t end = svc_now_ms() + 5000;
+    while (!atomic_load(&blocking_started) && svc_now_ms() < end)
+        svc_sleep_ms(1);
+    assert_true(atomic_load(&blocking_started));
+    svc_sleep_ms(10); /* see above: fork while the workers sit in read(2) or wait */
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(5); /* a join of the parent's threads hangs: die of SIGALRM instead */
+        reactor_free(r);
+        _exit(seen.work_done || seen.work_cancelled ? 1 : 0);
+    }
+    int status;
+    pid_t waited = waitpid(pid, &status, 0);
+    assert_int_equal(write(block_pipe[1], "x", 1), 1);
+    assert_int_equal(waited, pid);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+        fail_msg("reactor_free() in the child hung (joined the parent's pool threads?)");
+    if (!WIFEXITED(status))
+        fail_msg("the child did not exit normally (status 0x%x)", status);
+    if (WEXITSTATUS(status) == 1)
+        fail_msg("reactor_free() in the child ran a done callback");
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    /* The parent's pool is unharmed: its work completes. */
+    end = svc_now_ms() + 5000;
+    while (svc_now_ms() < end && !seen.work_done)
+        reactor_run_once(r, 100);
+    assert_int_equal(seen.work_done, 1);
+    close(block_pipe[0]);
+    close(block_pipe[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         SVC_TEST(child_after_fork_and_reinit_uses_every_service),
         SVC_TEST(child_wakeups_are_independent_of_the_parent),
+        SVC_TEST(child_may_free_without_reinit_after_the_pool_started),
     };
     return cmocka_run_group_tests_name(svc_backend() ? svc_backend() : "default", tests, NULL,
                                        NULL);
