@@ -22,6 +22,7 @@ set(ENV{PKG_CONFIG_PATH} "")
 # installed, the host's ld.so.cache also lists /lib/<triplet>/libc.so.6 of
 # libc6:<arch>, a different build (2.36-9 against the cross 2.36-8 on Debian
 # 12), and a loader paired with another build's libc hangs in pthread_create.
+# The order matters: /usr/lib/<triplet> holds that other libc too (merged /usr).
 # ctest and add_custom_command run every target program through this.
 set(CMAKE_CROSSCOMPILING_EMULATOR ${RX_CROSS_QEMU} -L /usr/${RX_CROSS_TRIPLET}
     -E LD_LIBRARY_PATH=/usr/${RX_CROSS_TRIPLET}/lib:/usr/lib/${RX_CROSS_TRIPLET})
