@@ -16,6 +16,10 @@
 # Run under qemu: every test but these, excluded by name (ctest -E):
 #   http.server.*, echo.server.*  python drives the example servers, which it
 #                 runs as host programs; cross builds are not host programs.
+#                 This script runs the same two test scripts after the suite,
+#                 on each backend, with a wrapper that starts the server
+#                 under qemu (the servers' pids are then qemu's, whose own
+#                 descriptors the fd checks see too).
 #   fork.*        qemu-user 7.2 (Debian 12) aborts in the forked child of a
 #                 multithreaded program when the child starts a thread
 #                 ("qemu_plugin_vcpu_init_hook: assertion failed"), before
@@ -87,6 +91,27 @@ file "$dir/tests/test_register" | grep -q "$(case $arch in aarch64) echo 'ARM aa
 echo "== ctest under $qemu, excluding (see the header of this script): $excluded"
 ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs" -E "$excluded"
 rc=$?
+
+echo
+echo "== the example servers' integration tests, the servers under $qemu"
+backends=$(sed -n 's/^REACTOR_WITH_\([A-Z]*\):BOOL=ON$/\1/p' "$dir/CMakeCache.txt" | tr 'A-Z' 'a-z')
+for server in echo:reactor-echo:test_echo_server.py http:reactor-httpd:test_http_server.py; do
+    IFS=: read -r part bin script <<<"$server"
+    wrapper=$top/$dir/$bin-qemu
+    printf '#!/bin/sh\nexec %s -L /usr/%s -E LD_LIBRARY_PATH=/usr/%s/lib:/usr/lib/%s %s "$@"\n' \
+        "$qemu" "$triplet" "$triplet" "$triplet" "$top/$dir/examples/$bin" >"$wrapper"
+    chmod +x "$wrapper"
+    for b in $backends; do
+        log=$dir.$part.server.$b.log
+        if timeout 300 python3 "tests/$script" "$wrapper" "$b" >"$log" 2>&1; then
+            echo "$part.server.$b under $qemu: passed ($(tail -n 1 "$log"))"
+        else
+            echo "$part.server.$b under $qemu: FAILED (log: $log)"
+            tail -n 30 "$log"
+            rc=1
+        fi
+    done
+done
 
 echo
 echo "== fork.* under $qemu: a failure counts unless qemu itself aborted"

@@ -6,8 +6,9 @@
 #   1. the library (shared and static), the examples and tests/smoke, a
 #      -Werror build with the unit tests off (REACTOR_BUILD_TESTS=OFF);
 #   2. the smoke test, linked fully static against musl, on every backend;
-#   3. reactor-echo (linked against the musl libreactor.so) through its
-#      integration test, tests/test_echo_server.py, on every backend.
+#   3. reactor-echo and reactor-httpd (linked against the musl libreactor.so)
+#      through their integration tests, tests/test_echo_server.py and
+#      tests/test_http_server.py, on every backend.
 #
 #   scripts/musl-check.sh [BUILD_DIR]      (default build/musl)
 set -euo pipefail
@@ -45,23 +46,27 @@ echo "== smoke test, static musl: $smoke"
 "$smoke"
 
 echo
-echo "== reactor-echo (musl) through tests/test_echo_server.py"
-echo=$dir/examples/reactor-echo
-# The examples link the musl build of libreactor.so: check the loader is musl's.
-readelf -l "$echo" | grep -q 'ld-musl' || {
-    echo "musl-check: $echo does not use musl's dynamic loader" >&2
-    exit 1
-}
+echo "== the example servers (musl) through their integration tests"
 backends=$(sed -n 's/^REACTOR_WITH_\([A-Z]*\):BOOL=ON$/\1/p' "$dir/CMakeCache.txt" |
     tr 'A-Z' 'a-z')
 failed=0
-for b in $backends; do
-    if python3 tests/test_echo_server.py "$echo" "$b" >"$dir.echo-$b.log" 2>&1; then
-        echo "echo.server.$b (musl): passed ($(tail -n 1 "$dir.echo-$b.log"))"
-    else
-        echo "echo.server.$b (musl): FAILED"
-        tail -n 30 "$dir.echo-$b.log"
-        failed=1
-    fi
+for server in echo:reactor-echo:test_echo_server.py http:reactor-httpd:test_http_server.py; do
+    IFS=: read -r part bin script <<<"$server"
+    exe=$dir/examples/$bin
+    # The examples link the musl build of libreactor.so: check the loader is musl's.
+    readelf -l "$exe" | grep -q 'ld-musl' || {
+        echo "musl-check: $exe does not use musl's dynamic loader" >&2
+        exit 1
+    }
+    for b in $backends; do
+        log=$dir.$part-$b.log
+        if python3 "tests/$script" "$exe" "$b" >"$log" 2>&1; then
+            echo "$part.server.$b (musl): passed ($(tail -n 1 "$log"))"
+        else
+            echo "$part.server.$b (musl): FAILED (log: $log)"
+            tail -n 30 "$log"
+            failed=1
+        fi
+    done
 done
 exit $failed
