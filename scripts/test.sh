@@ -10,11 +10,13 @@
 #            with pkg-config and CMake (scripts/consumer-test.sh)
 #   macos    compile + link for macOS with zig cc (scripts/macos-check.sh)
 #   man      the man pages' lint (scripts/check-man.sh, once it exists)
-#   musl     musl-gcc build, static smoke test, echo test (scripts/musl-check.sh)
+#   musl     musl-gcc build, static smoke test, the example servers' tests
+#            (scripts/musl-check.sh)
 #   std      C11 and C17 with -Wpedantic -Werror, gcc and clang; the header as
 #            C99..C17 and C++11/17 (scripts/std-check.sh)
 #   cross-aarch64, cross-s390x
-#            cross-compiled, ctest under qemu-user (scripts/cross-check.sh);
+#            cross-compiled, ctest and the example servers' tests under
+#            qemu-user (scripts/cross-check.sh);
 #            as root (and without --no-install) it also adds the dpkg
 #            architecture and installs the target's cmocka
 #            (libcmocka-dev:arm64 / :s390x, multiarch)
@@ -24,7 +26,7 @@
 # PASS/FAIL and their durations, and as the very last line
 # `N passed, N failed` (counting steps); the exit status is 1 if any failed.
 #
-#   bash scripts/test.sh                everything (about 5 minutes on 2 cores)
+#   bash scripts/test.sh                everything (about 9 minutes on 2 cores)
 #   bash scripts/test.sh --quick        the gcc build and its ctest only
 #   bash scripts/test.sh --no-install   never run apt-get
 #
