@@ -61,9 +61,9 @@ if ! dpkg-query -W -f='${Status}' "$cmocka" 2>/dev/null | grep -q "ok installed"
     fi
     echo "== installing $cmocka (multiarch)"
     export DEBIAN_FRONTEND=noninteractive
-    dpkg --add-architecture "$debarch" &&
-        { apt-get update -qq || { sleep 5 && apt-get update -qq; }; } &&
-        apt-get install -y -qq "$cmocka" >/dev/null || {
+    dpkg --add-architecture "$debarch" || exit 2
+    apt-get update -qq || { sleep 5 && apt-get update -qq; } || echo "== apt-get update failed"
+    apt-get install -y -qq "$cmocka" >/dev/null || {
         echo "cross-check: could not install $cmocka" >&2
         exit 2
     }
@@ -94,7 +94,7 @@ rc=$?
 
 echo
 echo "== the example servers' integration tests, the servers under $qemu"
-backends=$(sed -n 's/^REACTOR_WITH_\([A-Z]*\):BOOL=ON$/\1/p' "$dir/CMakeCache.txt" | tr 'A-Z' 'a-z')
+backends=$(sed -n 's/^REACTOR_WITH_\([A-Z]*\):BOOL=ON$/\1/p' "$dir/CMakeCache.txt" | tr '[:upper:]' '[:lower:]')
 for server in echo:reactor-echo:test_echo_server.py http:reactor-httpd:test_http_server.py; do
     IFS=: read -r part bin script <<<"$server"
     wrapper=$top/$dir/$bin-qemu

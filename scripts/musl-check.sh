@@ -48,7 +48,7 @@ echo "== smoke test, static musl: $smoke"
 echo
 echo "== the example servers (musl) through their integration tests"
 backends=$(sed -n 's/^REACTOR_WITH_\([A-Z]*\):BOOL=ON$/\1/p' "$dir/CMakeCache.txt" |
-    tr 'A-Z' 'a-z')
+    tr '[:upper:]' '[:lower:]')
 failed=0
 for server in echo:reactor-echo:test_echo_server.py http:reactor-httpd:test_http_server.py; do
     IFS=: read -r part bin script <<<"$server"
