@@ -10,13 +10,23 @@
 #            with pkg-config and CMake (scripts/consumer-test.sh)
 #   macos    compile + link for macOS with zig cc (scripts/macos-check.sh)
 #   man      the man pages' lint (scripts/check-man.sh, once it exists)
+#   musl     musl-gcc build, static smoke test, the example servers' tests
+#            (scripts/musl-check.sh)
+#   std      C11 and C17 with -Wpedantic -Werror, gcc and clang; the header as
+#            C99..C17 and C++11/17 (scripts/std-check.sh)
+#   cross-aarch64, cross-s390x
+#            cross-compiled, ctest and the example servers' tests under
+#            qemu-user (scripts/cross-check.sh);
+#            as root (and without --no-install) it also adds the dpkg
+#            architecture and installs the target's cmocka
+#            (libcmocka-dev:arm64 / :s390x, multiarch)
 #   format   clang-format --dry-run --Werror over every *.c and *.h
 #
 # Every step runs even after one fails. The end is a table of the steps with
 # PASS/FAIL and their durations, and as the very last line
 # `N passed, N failed` (counting steps); the exit status is 1 if any failed.
 #
-#   bash scripts/test.sh                everything (about 5 minutes on 2 cores)
+#   bash scripts/test.sh                everything (about 9 minutes on 2 cores)
 #   bash scripts/test.sh --quick        the gcc build and its ctest only
 #   bash scripts/test.sh --no-install   never run apt-get
 #
@@ -48,10 +58,14 @@ done
 # from elsewhere and then conflicts with Debian's npm).
 # libclang-rt-14-dev: clang's sanitizer runtimes; npm: fetches zig for the macOS
 # check; python3, curl, apache2-utils (ab): the example servers' tests.
+# musl-tools: the musl step; qemu-user and the cross gcc and libc: the cross
+# steps (the targets' cmocka is multiarch: scripts/cross-check.sh installs it).
 needs=(cmake:cmake make:make gcc:gcc libc6-dev clang:clang libclang-rt-14-dev
     clang-format:clang-format pkg-config:pkg-config libcmocka-dev binutils:objdump file:file
     git:git python3:python3 curl:curl apache2-utils:ab valgrind:valgrind nodejs:node npm:npm
-    mandoc:mandoc groff-base:groff man-db:man ca-certificates)
+    mandoc:mandoc groff-base:groff man-db:man ca-certificates
+    musl-tools:musl-gcc qemu-user:qemu-aarch64 gcc-aarch64-linux-gnu:aarch64-linux-gnu-gcc
+    gcc-s390x-linux-gnu:s390x-linux-gnu-gcc libc6-dev-arm64-cross libc6-dev-s390x-cross)
 install_packages() {
     local missing=() need
     for need in "${needs[@]}"; do
@@ -171,7 +185,8 @@ format_check() {
     clang-format --dry-run --Werror $files && echo "clang-format: $(echo "$files" | wc -l) files OK"
 }
 export -f build_and_test format_check
-export jobs
+# RX_INSTALL=0 (--no-install) also keeps scripts/cross-check.sh from apt-get.
+export jobs RX_INSTALL=$install
 
 san_flags="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 suite_start=$(date +%s)
@@ -195,6 +210,10 @@ if [ "$quick" = 0 ]; then
     if [ -f scripts/check-man.sh ]; then
         run_step man bash scripts/check-man.sh
     fi
+    run_step musl bash scripts/musl-check.sh
+    run_step std bash scripts/std-check.sh
+    run_step cross-aarch64 bash scripts/cross-check.sh aarch64
+    run_step cross-s390x bash scripts/cross-check.sh s390x
     run_step format format_check
 fi
 
