@@ -6,7 +6,8 @@
 #   bench/net.sh            full run (about 5 minutes on 2 cores)
 #   bench/net.sh --quick    one round, short runs (about 1 minute)
 #
-# Options: --build DIR (default build/net), --rounds N, --out DIR
+# Options: --build DIR (default build/net), --rounds N, --out DIR,
+#          --report-only DIR (the summary again, from DIR/raw.txt)
 #
 # Everything talks to 127.0.0.1 only. Servers are pinned to CPU 0 and the load
 # generators (wrk, ab, the echo and idle clients) to CPU 1. Each measurement is
@@ -26,6 +27,7 @@ BUILD=$ROOT/build/net
 MODE=full
 ROUNDS=
 OUT=
+REPORT_ONLY=
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --build) BUILD=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
     --out) OUT=$2; shift ;;
+    --report-only) REPORT_ONLY=$2; shift ;;
     -h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "net.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -68,6 +71,76 @@ if [ "$NCPU" -ge 2 ]; then
 else
     SRV_PIN=()
     CLI_PIN=()
+fi
+
+# ---- Summary: medians over the rounds, from OUT/raw.txt ----------------------------
+summarize() {
+    cat "$OUT/meta.txt"
+    echo
+    awk '
+    function median(key,   n, i, j, t, a) {
+        n = split(vals[key], a, " ")
+        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function add(key, v) { vals[key] = vals[key] (vals[key] == "" ? "" : " ") v }
+    {
+        delete f
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        kind = $2
+        if (kind == "http" || kind == "ab") {
+            id = (kind == "ab" ? "ab -c 100 (no keep-alive)" : f["mode"] " -c " f["conns"]) SUBSEP f["impl"]
+            if (!(id in seen)) { seen[id] = 1; order[++no] = id }
+            add(id SUBSEP "rps", f["req_per_s"]); add(id SUBSEP "cpu", f["cpu_us_per_req"])
+            if (f["p99_us"] + 0 > 0) add(id SUBSEP "p99", f["p99_us"]) # 0: wrk gave none
+            add(id SUBSEP "err", kind == "ab" ? f["failed"] : f["errors"] + f["non2xx"])
+            if (kind == "http") add(id SUBSEP "pct", f["server_cpu_pct"]); else add(id SUBSEP "pct", "-")
+        } else if (kind == "memory") {
+            mem[++nm] = "| " f["impl"] " | " f["conns"] " | " f["rss_before_kb"] " | " f["rss_after_kb"] " | " f["bytes_per_conn"] " |"
+        } else if (kind == "echo") {
+            id = f["conns"] SUBSEP f["size"] SUBSEP f["impl"]
+            if (!(id in seen)) { seen[id] = 1; eorder[++ne] = id }
+            add(id SUBSEP "rt", f["round_trips_per_s"]); add(id SUBSEP "err", f["errors"])
+            if (f["impl"] == "floor") floor[f["conns"] SUBSEP f["size"]] = 1
+        }
+    }
+    END {
+        print "HTTP (wrk -t1 and ab, GET /, medians):"
+        print ""
+        print "| run | server | req/s | server CPU µs/req | server CPU % | p99 latency µs | errors (sum) |"
+        print "|---|---|---:|---:|---:|---:|---:|"
+        for (k = 1; k <= no; k++) {
+            split(order[k], p, SUBSEP); id = order[k]
+            n = split(vals[id SUBSEP "err"], e, " "); es = 0; for (i = 1; i <= n; i++) es += e[i]
+            pct = vals[id SUBSEP "pct"] ~ /-/ ? "-" : median(id SUBSEP "pct")
+            p99 = vals[id SUBSEP "p99"] == "" ? "n/a" : sprintf("%.0f", median(id SUBSEP "p99"))
+            printf "| %s | %s | %.0f | %.2f | %s | %s | %d |\n", p[1], p[2], median(id SUBSEP "rps"),
+                   median(id SUBSEP "cpu"), pct, p99, es
+        }
+        print ""
+        print "Memory (idle keep-alive connections, server VmRSS):"
+        print ""
+        print "| server | connections | RSS before kB | RSS after kB | bytes per connection |"
+        print "|---|---:|---:|---:|---:|"
+        for (k = 1; k <= nm; k++) print mem[k]
+        print ""
+        print "Echo (one message in flight per connection, medians):"
+        print ""
+        print "| connections | message | server | round trips/s | ratio to floor | errors |"
+        print "|---:|---:|---|---:|---:|---:|"
+        for (k = 1; k <= ne; k++) {
+            split(eorder[k], p, SUBSEP); id = eorder[k]
+            fl = median(p[1] SUBSEP p[2] SUBSEP "floor" SUBSEP "rt")
+            printf "| %s | %s B | %s | %.0f | %.2f | %d |\n", p[1], p[2], p[3], median(id SUBSEP "rt"),
+                   (fl > 0 ? median(id SUBSEP "rt") / fl : 0), median(id SUBSEP "err")
+        }
+    }' "$OUT/raw.txt"
+}
+
+if [ -n "$REPORT_ONLY" ]; then
+    OUT=$(cd "$REPORT_ONLY" && pwd)
+    summarize | tee "$OUT/summary.md"
+    exit 0
 fi
 
 # ---- Build ------------------------------------------------------------------
@@ -364,69 +437,9 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     done
 done
 ELAPSED=$(($(date +%s) - T0))
+echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), mode $MODE, $ROUNDS round(s), ${ELAPSED}s;" \
+    "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r)." >"$OUT/meta.txt"
+summarize >"$OUT/summary.md"
 
-# ---- Summary: medians over the rounds -----------------------------------------------------
-{
-    echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), mode $MODE, $ROUNDS round(s), ${ELAPSED}s;" \
-        "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r)."
-    echo
-    awk '
-    function median(key,   n, i, j, t, a) {
-        n = split(vals[key], a, " ")
-        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
-        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
-    function add(key, v) { vals[key] = vals[key] (vals[key] == "" ? "" : " ") v }
-    {
-        delete f
-        for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-        kind = $2
-        if (kind == "http" || kind == "ab") {
-            id = (kind == "ab" ? "ab -c 100 (no keep-alive)" : f["mode"] " -c " f["conns"]) SUBSEP f["impl"]
-            if (!(id in seen)) { seen[id] = 1; order[++no] = id }
-            add(id SUBSEP "rps", f["req_per_s"]); add(id SUBSEP "cpu", f["cpu_us_per_req"])
-            add(id SUBSEP "p99", f["p99_us"])
-            add(id SUBSEP "err", kind == "ab" ? f["failed"] : f["errors"] + f["non2xx"])
-            if (kind == "http") add(id SUBSEP "pct", f["server_cpu_pct"]); else add(id SUBSEP "pct", "-")
-        } else if (kind == "memory") {
-            mem[++nm] = "| " f["impl"] " | " f["conns"] " | " f["rss_before_kb"] " | " f["rss_after_kb"] " | " f["bytes_per_conn"] " |"
-        } else if (kind == "echo") {
-            id = f["conns"] SUBSEP f["size"] SUBSEP f["impl"]
-            if (!(id in seen)) { seen[id] = 1; eorder[++ne] = id }
-            add(id SUBSEP "rt", f["round_trips_per_s"]); add(id SUBSEP "err", f["errors"])
-            if (f["impl"] == "floor") floor[f["conns"] SUBSEP f["size"]] = 1
-        }
-    }
-    END {
-        print "HTTP (wrk -t1 and ab, GET /, medians):"
-        print ""
-        print "| run | server | req/s | server CPU µs/req | server CPU % | p99 latency µs | errors (sum) |"
-        print "|---|---|---:|---:|---:|---:|---:|"
-        for (k = 1; k <= no; k++) {
-            split(order[k], p, SUBSEP); id = order[k]
-            n = split(vals[id SUBSEP "err"], e, " "); es = 0; for (i = 1; i <= n; i++) es += e[i]
-            pct = vals[id SUBSEP "pct"] ~ /-/ ? "-" : median(id SUBSEP "pct")
-            printf "| %s | %s | %.0f | %.2f | %s | %.0f | %d |\n", p[1], p[2], median(id SUBSEP "rps"),
-                   median(id SUBSEP "cpu"), pct, median(id SUBSEP "p99"), es
-        }
-        print ""
-        print "Memory (idle keep-alive connections, server VmRSS):"
-        print ""
-        print "| server | connections | RSS before kB | RSS after kB | bytes per connection |"
-        print "|---|---:|---:|---:|---:|"
-        for (k = 1; k <= nm; k++) print mem[k]
-        print ""
-        print "Echo (one message in flight per connection, medians):"
-        print ""
-        print "| connections | message | server | round trips/s | ratio to floor | errors |"
-        print "|---:|---:|---|---:|---:|---:|"
-        for (k = 1; k <= ne; k++) {
-            split(eorder[k], p, SUBSEP); id = eorder[k]
-            fl = median(p[1] SUBSEP p[2] SUBSEP "floor" SUBSEP "rt")
-            printf "| %s | %s B | %s | %.0f | %.2f | %d |\n", p[1], p[2], p[3], median(id SUBSEP "rt"),
-                   (fl > 0 ? median(id SUBSEP "rt") / fl : 0), median(id SUBSEP "err")
-        }
-    }' "$RAW"
-} >"$OUT/summary.md"
 cat "$OUT/summary.md"
 echo "== done in ${ELAPSED}s; results in $OUT"
