@@ -3,7 +3,10 @@
 # find_package(reactor) gives reactor::reactor and reactor::reactor_static.
 # The installed include directory reaches the imported targets through the
 # targets' $<INSTALL_INTERFACE:...> (see rx_configure_library).
-# Checked by tests/packaging.cmake (exports, reactor.pc) and, end to end, by
+# The shared library is linked with the version script cmake/libreactor.map
+# (CMakeLists.txt) where the linker takes one.
+# Checked by tests/packaging.cmake (exports against cmake/abi-symbols.txt,
+# reactor.pc) and, end to end, by
 # scripts/consumer-test.sh.
 include(CMakePackageConfigHelpers)
 

@@ -3,10 +3,12 @@
 # prefix and an uninstrumented build: scripts/consumer-test.sh, run by
 # scripts/test.sh.
 
-# The shared library's soname, and its exports: exactly the REACTOR_API functions.
+# The shared library's soname, and its exports: exactly the REACTOR_API
+# functions, and exactly the checked-in ABI list with its version nodes.
 add_test(NAME packaging.exports
   COMMAND bash ${PROJECT_SOURCE_DIR}/cmake/check-exports.sh
-          $<TARGET_FILE:reactor> ${PROJECT_SOURCE_DIR}/include/reactor.h)
+          $<TARGET_FILE:reactor> ${PROJECT_SOURCE_DIR}/include/reactor.h
+          ${PROJECT_SOURCE_DIR}/cmake/abi-symbols.txt)
 set_tests_properties(packaging.exports PROPERTIES TIMEOUT 30 LABELS packaging)
 
 # The generated reactor.pc is well-formed (the consumer test uses it for real).
