@@ -10,6 +10,7 @@
 #            with pkg-config and CMake (scripts/consumer-test.sh)
 #   macos    compile + link for macOS with zig cc (scripts/macos-check.sh)
 #   man      the man pages' lint (scripts/check-man.sh, once it exists)
+#   fuzz     the libFuzzer targets, 30 s + 15 s per backend (scripts/fuzz.sh)
 #   format   clang-format --dry-run --Werror over every *.c and *.h
 #
 # Every step runs even after one fails. The end is a table of the steps with
@@ -195,6 +196,7 @@ if [ "$quick" = 0 ]; then
     if [ -f scripts/check-man.sh ]; then
         run_step man bash scripts/check-man.sh
     fi
+    run_step fuzz bash scripts/fuzz.sh
     run_step format format_check
 fi
 
