@@ -20,6 +20,7 @@
 #            as root (and without --no-install) it also adds the dpkg
 #            architecture and installs the target's cmocka
 #            (libcmocka-dev:arm64 / :s390x, multiarch)
+#   fuzz     the libFuzzer targets, 30 s + 15 s per backend (scripts/fuzz.sh)
 #   format   clang-format --dry-run --Werror over every *.c and *.h
 #
 # Every step runs even after one fails. The end is a table of the steps with
@@ -214,6 +215,7 @@ if [ "$quick" = 0 ]; then
     run_step std bash scripts/std-check.sh
     run_step cross-aarch64 bash scripts/cross-check.sh aarch64
     run_step cross-s390x bash scripts/cross-check.sh s390x
+    run_step fuzz bash scripts/fuzz.sh
     run_step format format_check
 fi
 

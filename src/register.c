@@ -257,7 +257,14 @@ int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max)
             continue;
         }
         e->flags &= (uint8_t)~RX_FD_DIRTY;
-        if (rx_apply(r, fd, e, want) < 0) {
+        int rc = rx_apply(r, fd, e, want);
+        /* Disarming a fired ONESHOT's other filter (kqueue) on a closed or reused
+         * fd: the kernel already dropped it, and the owner had its one report. */
+        if (rc < 0 && want == 0 && (rc == -EBADF || rc == -ENOENT)) {
+            e->kernel = 0;
+            continue;
+        }
+        if (rc < 0) {
             e->kernel = 0;
             failed[nfailed].fd = fd;
             failed[nfailed].events = e->events & RX_EVENT_MASK;

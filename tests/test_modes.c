@@ -78,6 +78,30 @@ static void oneshot_with_read_and_write_is_disarmed_as_a_whole(void **state)
     h_close_pair(sv);
 }
 
+/*
+ * Closed right after it fired, before the next wait: disarming the filter it
+ * did not report fails (kqueue dropped it with the fd), which is no reason to
+ * report the fd again. Found by tests/fuzz_api.c.
+ */
+static void fired_oneshot_closed_before_the_next_wait_stays_silent(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE | REACTOR_ONESHOT, NULL, NULL),
+             0);
+    reactor_event_t ev[4];
+    H_EXPECT(reactor_select(r, 1000, ev, 4), 1); /* writable */
+    assert_int_equal(ev[0].events, REACTOR_WRITE);
+    int fd = sv[0];
+    h_close_pair(sv);
+    int n = reactor_select(r, 0, ev, 4);
+    if (n != 0)
+        fail_msg("fired ONESHOT fd %d reported again (events %u) after its close", fd,
+                 n > 0 ? ev[0].events : 0u);
+    H_EXPECT(reactor_unregister(r, fd), 0);
+}
+
 static void oneshot_modified_before_it_fires_still_fires_once(void **state)
 {
     reactor_t *r = *state;
@@ -325,6 +349,7 @@ int main(void)
         T(fired_oneshot_is_rearmed_by_a_modify_with_the_same_events),
         T(fired_oneshot_modified_without_oneshot_becomes_level_triggered),
         T(oneshot_with_read_and_write_is_disarmed_as_a_whole),
+        T(fired_oneshot_closed_before_the_next_wait_stays_silent),
         T(oneshot_modified_before_it_fires_still_fires_once),
         T(oneshot_fds_left_out_for_lack_of_room_stay_armed),
         T(fired_oneshot_can_be_unregistered_and_registered_again),
