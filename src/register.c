@@ -266,6 +266,10 @@ int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max)
         }
         if (rc < 0) {
             e->kernel = 0;
+            /* This report is a ONESHOT's one report: record it as fired, or the
+             * next rebuild of the kernel set would try, fail and report again. */
+            if (e->events & REACTOR_ONESHOT)
+                e->flags |= RX_FD_FIRED;
             failed[nfailed].fd = fd;
             failed[nfailed].events = e->events & RX_EVENT_MASK;
             failed[nfailed].gen = e->gen;

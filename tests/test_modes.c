@@ -102,6 +102,48 @@ static void fired_oneshot_closed_before_the_next_wait_stays_silent(void **state)
     H_EXPECT(reactor_unregister(r, fd), 0);
 }
 
+/*
+ * A re-armed ONESHOT closed before the next wait: the kernel refuses the
+ * re-arm and the refusal is reported as readiness, which is the one report
+ * the re-arm allows. Found by the API fuzzer (tests/fuzz/known/): the entry
+ * was left armed in the core's view, so the next rebuild of the kernel set
+ * (here forced on epoll by a file it keeps reporting under a stale
+ * registration) tried again and reported it a second time.
+ */
+static void refused_rearm_of_a_closed_oneshot_is_reported_once(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2], other[2];
+    h_pair(sv);
+    h_pair(other);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_WRITE | REACTOR_ONESHOT, NULL, NULL), 0);
+    reactor_event_t ev[4];
+    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE | REACTOR_ONESHOT, NULL, NULL), 0);
+    int fd = sv[0];
+    h_close_pair(sv);
+    H_EXPECT(reactor_select(r, 0, ev, 4), 1); /* the refused re-arm */
+    assert_int_equal(ev[0].fd, fd);
+
+    /* A writable file epoll cannot forget: registered, kept alive by a dup,
+     * closed, unregistered (the delete fails on the closed number). */
+    H_EXPECT(reactor_register(r, other[0], REACTOR_WRITE, NULL, NULL), 0);
+    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
+    int keep = dup(other[0]);
+    assert_true(keep >= 0);
+    close(other[0]);
+    H_EXPECT(reactor_unregister(r, other[0]), 0);
+    for (int i = 0; i < 3; i++) {
+        int n = reactor_select(r, 10, ev, 4);
+        if (n != 0)
+            fail_msg("fired ONESHOT fd %d reported again (fd %d, events %u)", fd, ev[0].fd,
+                     ev[0].events);
+    }
+    H_EXPECT(reactor_unregister(r, fd), 0);
+    close(keep);
+    close(other[1]);
+}
+
 static void oneshot_modified_before_it_fires_still_fires_once(void **state)
 {
     reactor_t *r = *state;
@@ -350,6 +392,7 @@ int main(void)
         T(fired_oneshot_modified_without_oneshot_becomes_level_triggered),
         T(oneshot_with_read_and_write_is_disarmed_as_a_whole),
         T(fired_oneshot_closed_before_the_next_wait_stays_silent),
+        T(refused_rearm_of_a_closed_oneshot_is_reported_once),
         T(oneshot_modified_before_it_fires_still_fires_once),
         T(oneshot_fds_left_out_for_lack_of_room_stay_armed),
         T(fired_oneshot_can_be_unregistered_and_registered_again),
