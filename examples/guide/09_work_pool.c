@@ -1,0 +1,137 @@
+/*
+ * Step 9 of docs/guide.md: blocking work off the loop. The handler of step 1
+ * (DELAY_MS of blocking work per request) would stall every client if it ran
+ * in a callback; here it runs on the reactor's thread pool, and the loop keeps
+ * serving. GET /fast skips the work and is answered from the loop at once.
+ *
+ *   ./09_work_pool [PORT [DELAY_MS]]   (pool size: $REACTOR_THREADPOOL_SIZE, default 4)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <reactor.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char RESPONSE[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+                               "Content-Length: 13\r\n\r\nHello, world\n";
+static int delay_ms;
+
+struct conn {
+    int fd;
+    size_t got, sent;
+    char req[1024];
+};
+
+static void conn_close(reactor_t *r, struct conn *c)
+{
+    reactor_unregister(r, c->fd);
+    close(c->fd);
+    free(c);
+}
+
+static void on_writable(reactor_t *r, int fd, unsigned events, void *data)
+{
+    struct conn *c = data;
+    ssize_t n = send(fd, RESPONSE + c->sent, sizeof RESPONSE - 1 - c->sent, 0);
+    (void)events;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0)
+        c->sent += (size_t)n;
+    if (n < 0 || c->sent == sizeof RESPONSE - 1)
+        conn_close(r, c);
+}
+
+/* On a pool thread: may block, must not touch the reactor (only
+ * reactor_post/reactor_stop are thread-safe) nor anything the loop uses. */
+static void slow_work(void *data)
+{
+    struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+    (void)data;
+    nanosleep(&ts, NULL);
+}
+
+/* Back on the loop thread: the connection is ours again. */
+static void work_done(reactor_t *r, void *data, int status)
+{
+    struct conn *c = data;
+    int rc = status == 0 ? reactor_register(r, c->fd, REACTOR_WRITE, on_writable, c) : status;
+    if (rc < 0) {
+        close(c->fd);
+        free(c);
+    }
+}
+
+static void on_readable(reactor_t *r, int fd, unsigned events, void *data)
+{
+    struct conn *c = data;
+    ssize_t n = recv(fd, c->req + c->got, sizeof c->req - 1 - c->got, 0);
+    (void)events;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0 || c->got + (size_t)n == sizeof c->req - 1) {
+        conn_close(r, c);
+        return;
+    }
+    c->got += (size_t)n;
+    c->req[c->got] = '\0';
+    if (!strstr(c->req, "\r\n\r\n"))
+        return;
+    if (strncmp(c->req, "GET /fast ", 10) == 0) {
+        reactor_modify(r, fd, REACTOR_WRITE, on_writable, c);
+        return;
+    }
+    /* The fd leaves the loop while the work owns the connection. */
+    reactor_unregister(r, fd);
+    if (reactor_queue_work(r, slow_work, work_done, c) < 0) {
+        close(fd);
+        free(c);
+    }
+}
+
+static void on_accept(reactor_t *r, int lfd, unsigned events, void *data)
+{
+    int cfd;
+    (void)events, (void)data;
+    while ((cfd = accept(lfd, NULL, NULL)) >= 0) {
+        struct conn *c = calloc(1, sizeof *c);
+        if (!c || reactor_register(r, cfd, REACTOR_READ, on_readable, c) < 0) {
+            close(cfd);
+            free(c);
+            continue;
+        }
+        fcntl(cfd, F_SETFL, O_NONBLOCK);
+        c->fd = cfd;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)atoi(argc > 1 ? argv[1] : "8000"))};
+    socklen_t len = sizeof a;
+    reactor_t *r = reactor_new(NULL);
+    delay_ms = argc > 2 ? atoi(argv[2]) : 100;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (!r || bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 128) < 0)
+        return perror("startup"), 1;
+    getsockname(lfd, (struct sockaddr *)&a, &len);
+    fcntl(lfd, F_SETFL, O_NONBLOCK);
+    signal(SIGPIPE, SIG_IGN);
+    if (reactor_register(r, lfd, REACTOR_READ, on_accept, NULL) < 0)
+        return fputs("register failed\n", stderr), 1;
+    printf("listening on 127.0.0.1:%d (backend %s)\n", ntohs(a.sin_port), reactor_backend(r));
+    fflush(stdout);
+    int rc = reactor_run(r);
+    reactor_free(r);
+    return rc < 0;
+}
