@@ -1,8 +1,7 @@
 /*
- * Step 9 of docs/guide.md: blocking work off the loop. The handler of step 1
- * (DELAY_MS of blocking work per request) would stall every client if it ran
- * in a callback; here it runs on the reactor's thread pool, and the loop keeps
- * serving. GET /fast skips the work and is answered from the loop at once.
+ * Step 9 of docs/guide.md: blocking work off the loop. Step 1's handler
+ * (DELAY_MS of blocking work) would stall every client in a callback; here it
+ * runs on the reactor's thread pool. GET /fast skips the work.
  *
  *   ./09_work_pool [PORT [DELAY_MS]]   (pool size: $REACTOR_THREADPOOL_SIZE, default 4)
  */
@@ -58,12 +57,12 @@ static void slow_work(void *data)
     nanosleep(&ts, NULL);
 }
 
-/* Back on the loop thread: the connection is ours again. */
+/* Back on the loop thread: the connection is ours again. status < 0: the
+ * work could not be queued, or was cancelled. */
 static void work_done(reactor_t *r, void *data, int status)
 {
     struct conn *c = data;
-    int rc = status == 0 ? reactor_register(r, c->fd, REACTOR_WRITE, on_writable, c) : status;
-    if (rc < 0) {
+    if (status < 0 || reactor_register(r, c->fd, REACTOR_WRITE, on_writable, c) < 0) {
         close(c->fd);
         free(c);
     }
@@ -84,16 +83,11 @@ static void on_readable(reactor_t *r, int fd, unsigned events, void *data)
     c->req[c->got] = '\0';
     if (!strstr(c->req, "\r\n\r\n"))
         return;
-    if (strncmp(c->req, "GET /fast ", 10) == 0) {
-        reactor_modify(r, fd, REACTOR_WRITE, on_writable, c);
-        return;
-    }
-    /* The fd leaves the loop while the work owns the connection. */
-    reactor_unregister(r, fd);
-    if (reactor_queue_work(r, slow_work, work_done, c) < 0) {
-        close(fd);
-        free(c);
-    }
+    reactor_unregister(r, fd); /* the work owns the connection until work_done */
+    if (strncmp(c->req, "GET /fast ", 10) == 0)
+        work_done(r, c, 0);
+    else if (reactor_queue_work(r, slow_work, work_done, c) < 0)
+        work_done(r, c, -1);
 }
 
 static void on_accept(reactor_t *r, int lfd, unsigned events, void *data)
