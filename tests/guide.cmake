@@ -32,3 +32,12 @@ if(TARGET guide_01_blocking)
     endforeach()
   endforeach()
 endif()
+
+# The guide quotes the programs; this keeps the quotes in sync with them.
+if(EXISTS ${PROJECT_SOURCE_DIR}/docs/guide.md)
+  find_package(Python3 COMPONENTS Interpreter REQUIRED)
+  add_test(NAME guide.excerpts
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/check_guide_excerpts.py
+            ${PROJECT_SOURCE_DIR}/docs/guide.md ${PROJECT_SOURCE_DIR}/examples/guide)
+  set_tests_properties(guide.excerpts PROPERTIES TIMEOUT 30 LABELS "guide")
+endif()

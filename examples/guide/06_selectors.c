@@ -1,10 +1,5 @@
-/*
- * Step 6 of docs/guide.md: the epoll server of step 5 on libreactor's
- * selectors-style API (reactor_select), which runs on epoll, kqueue, poll or
- * select ($REACTOR_BACKEND) with the same code.
- *
- *   ./06_selectors [PORT]
- */
+/* Step 6 of docs/guide.md: the server of step 5 on libreactor's selectors-style
+ * API (reactor_select), on any backend ($REACTOR_BACKEND). ./06_selectors [PORT] */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,26 +21,22 @@ struct conn {
     char req[1024];
 };
 
-static int listen_on(int port)
+static int listen_on(int port, const char *backend)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    socklen_t len = sizeof a;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0) {
         perror("bind/listen");
         exit(1);
     }
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    printf("listening on 127.0.0.1:%d (backend %s)\n", ntohs(a.sin_port), backend);
+    fflush(stdout);
     fcntl(fd, F_SETFL, O_NONBLOCK);
     return fd;
-}
-
-static int port_of(int fd)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    return ntohs(a.sin_port);
 }
 
 /* Unregister first: a registered fd that is closed is a caller bug. */
@@ -101,15 +92,13 @@ static void accept_all(reactor_t *r, int lfd)
 
 int main(int argc, char **argv)
 {
-    int lfd = listen_on(argc > 1 ? atoi(argv[1]) : 8000);
     reactor_t *r = reactor_new(NULL); /* $REACTOR_BACKEND, else the best one */
-    if (r == NULL || reactor_register(r, lfd, REACTOR_READ, NULL, NULL) < 0) {
-        perror("reactor");
-        return 1;
-    }
+    if (r == NULL)
+        return perror("reactor_new"), 1;
+    int lfd = listen_on(argc > 1 ? atoi(argv[1]) : 8000, reactor_backend(r));
+    if (reactor_register(r, lfd, REACTOR_READ, NULL, NULL) < 0)
+        return fputs("cannot register the listener\n", stderr), 1;
     signal(SIGPIPE, SIG_IGN); /* a send to a reset peer must fail, not kill us */
-    printf("listening on 127.0.0.1:%d (backend %s)\n", port_of(lfd), reactor_backend(r));
-    fflush(stdout);
     for (;;) {
         reactor_event_t ready[64];
         int n = reactor_select(r, -1, ready, 64);

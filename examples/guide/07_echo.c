@@ -26,11 +26,6 @@ struct conn {
     char buf[16384];
 };
 
-static int would_block(void)
-{
-    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-}
-
 static void conn_close(reactor_t *r, struct conn *c)
 {
     reactor_unregister(r, c->fd); /* before close(): see the guide's pitfalls */
@@ -47,14 +42,14 @@ static void on_conn(reactor_t *r, int fd, unsigned events, void *data)
             c->len += (size_t)n;
         else if (n == 0)
             c->eof = 1; /* the client shut down its side: flush, then close */
-        else if (!would_block())
+        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             goto fail;
     }
     if (c->len > c->off) { /* try at once: the socket is usually writable */
         ssize_t n = send(fd, c->buf + c->off, c->len - c->off, 0);
         if (n > 0)
             c->off += (size_t)n; /* maybe only part of it */
-        else if (n < 0 && !would_block())
+        else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             goto fail;
     }
     if (c->off == c->len) {

@@ -1,12 +1,6 @@
-/*
- * Step 8 of docs/guide.md: timers and signals on the loop. Each connection
- * gets an idle timer, restarted by every read; a client silent for IDLE_MS is
- * told so and closed. SIGINT or SIGTERM shuts the server down cleanly: the
- * signal callback runs on the loop thread, so it may do anything a callback
- * may do, and reactor_run() returns once nothing is left to watch.
- *
- *   ./08_timers_signals [PORT [IDLE_MS]]
- */
+/* Step 8 of docs/guide.md: an idle timer per connection, restarted by every
+ * read; SIGINT/SIGTERM close everything, and reactor_run() returns once
+ * nothing is left to watch. ./08_timers_signals [PORT [IDLE_MS]] */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +14,8 @@
 
 struct conn {
     int fd;
-    int64_t timer;            /* the idle timer's id, 0 once it fired */
-    struct conn *prev, *next; /* every open connection, for the shutdown */
+    int64_t timer;     /* the idle timer's id, 0 once it fired */
+    struct conn *next; /* every open connection, for the shutdown */
 };
 
 static struct server {
@@ -37,9 +31,11 @@ static void conn_close(reactor_t *r, struct conn *c)
         reactor_timer_cancel(r, c->timer);
     reactor_unregister(r, c->fd);
     close(c->fd);
-    *(c->prev ? &c->prev->next : &srv.conns) = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    for (struct conn **p = &srv.conns; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
     free(c);
 }
 
@@ -84,8 +80,6 @@ static void on_accept(reactor_t *r, int lfd, unsigned events, void *data)
         fcntl(cfd, F_SETFL, O_NONBLOCK);
         *c = (struct conn){.fd = cfd, .next = srv.conns};
         c->timer = reactor_timer_add(r, srv.idle_ms, 0, on_idle, c);
-        if (srv.conns)
-            srv.conns->prev = c;
         srv.conns = c;
         srv.served++;
     }

@@ -1,10 +1,6 @@
-/*
- * Step 9 of docs/guide.md: blocking work off the loop. Step 1's handler
- * (DELAY_MS of blocking work) would stall every client in a callback; here it
- * runs on the reactor's thread pool. GET /fast skips the work.
- *
- *   ./09_work_pool [PORT [DELAY_MS]]   (pool size: $REACTOR_THREADPOOL_SIZE, default 4)
- */
+/* Step 9 of docs/guide.md: step 1's blocking handler (DELAY_MS) on the thread
+ * pool ($REACTOR_THREADPOOL_SIZE, default 4), off the loop; GET /fast skips it.
+ * ./09_work_pool [PORT [DELAY_MS]] */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
