@@ -14,7 +14,7 @@
 
 struct conn {
     int fd;
-    int64_t timer;     /* the idle timer's id, 0 once it fired */
+    int64_t timer;     /* the idle timer's id (ids are never reused) */
     struct conn *next; /* every open connection, for the shutdown */
 };
 
@@ -22,30 +22,25 @@ static struct server {
     int lfd;
     uint64_t idle_ms;
     struct conn *conns;
-    unsigned served;
 } srv; /* the program's state; the library itself keeps none */
 
 static void conn_close(reactor_t *r, struct conn *c)
 {
-    if (c->timer > 0)
-        reactor_timer_cancel(r, c->timer);
+    reactor_timer_cancel(r, c->timer); /* -ENOENT if it fired: harmless */
     reactor_unregister(r, c->fd);
     close(c->fd);
-    for (struct conn **p = &srv.conns; *p; p = &(*p)->next)
-        if (*p == c) {
-            *p = c->next;
-            break;
-        }
+    struct conn **p = &srv.conns;
+    while (*p != c)
+        p = &(*p)->next;
+    *p = c->next;
     free(c);
 }
 
 static void on_idle(reactor_t *r, int64_t id, void *data)
 {
-    struct conn *c = data;
     (void)id;
-    c->timer = 0; /* a one-shot timer is gone once it fired */
-    send(c->fd, "idle timeout\n", 13, 0);
-    conn_close(r, c);
+    send(((struct conn *)data)->fd, "idle timeout\n", 13, 0);
+    conn_close(r, data);
 }
 
 static void on_conn(reactor_t *r, int fd, unsigned events, void *data)
@@ -56,8 +51,7 @@ static void on_conn(reactor_t *r, int fd, unsigned events, void *data)
     (void)events;
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    /* A 3-byte reply that does not fit is a client not reading: drop it
-     * (07_echo.c shows how to buffer instead). */
+    /* a reply that does not fit: a client not reading (07_echo.c buffers) */
     if (n <= 0 || send(fd, "ok\n", 3, 0) != 3) {
         conn_close(r, c);
         return;
@@ -81,7 +75,6 @@ static void on_accept(reactor_t *r, int lfd, unsigned events, void *data)
         *c = (struct conn){.fd = cfd, .next = srv.conns};
         c->timer = reactor_timer_add(r, srv.idle_ms, 0, on_idle, c);
         srv.conns = c;
-        srv.served++;
     }
 }
 
@@ -121,7 +114,6 @@ int main(int argc, char **argv)
     printf("listening on 127.0.0.1:%d (backend %s)\n", ntohs(a.sin_port), reactor_backend(r));
     fflush(stdout);
     int rc = reactor_run(r); /* returns once on_signal has removed everything */
-    printf("stopped after %u connections\n", srv.served);
     reactor_free(r);
     return rc < 0;
 }

@@ -1,12 +1,10 @@
-/* Step 9 of docs/guide.md: step 1's blocking handler (DELAY_MS) on the thread
- * pool ($REACTOR_THREADPOOL_SIZE, default 4), off the loop; GET /fast skips it.
- * ./09_work_pool [PORT [DELAY_MS]] */
+/* Step 9 of docs/guide.md: step 1's blocking handler (DELAY_MS) on the thread pool
+ * ($REACTOR_THREADPOOL_SIZE, default 4), off the loop. ./09_work_pool [PORT [DELAY_MS]] */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <reactor.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,28 +22,7 @@ struct conn {
     char req[1024];
 };
 
-static void conn_close(reactor_t *r, struct conn *c)
-{
-    reactor_unregister(r, c->fd);
-    close(c->fd);
-    free(c);
-}
-
-static void on_writable(reactor_t *r, int fd, unsigned events, void *data)
-{
-    struct conn *c = data;
-    ssize_t n = send(fd, RESPONSE + c->sent, sizeof RESPONSE - 1 - c->sent, 0);
-    (void)events;
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n > 0)
-        c->sent += (size_t)n;
-    if (n < 0 || c->sent == sizeof RESPONSE - 1)
-        conn_close(r, c);
-}
-
-/* On a pool thread: may block, must not touch the reactor (only
- * reactor_post/reactor_stop are thread-safe) nor anything the loop uses. */
+/* Pool thread: may block; must not touch the reactor nor the loop's data. */
 static void slow_work(void *data)
 {
     struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
@@ -53,8 +30,23 @@ static void slow_work(void *data)
     nanosleep(&ts, NULL);
 }
 
-/* Back on the loop thread: the connection is ours again. status < 0: the
- * work could not be queued, or was cancelled. */
+static void on_writable(reactor_t *r, int fd, unsigned events, void *data)
+{
+    struct conn *c = data;
+    ssize_t n = send(fd, RESPONSE + c->sent, sizeof RESPONSE - 1 - c->sent, MSG_NOSIGNAL);
+    (void)events;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0)
+        c->sent += (size_t)n;
+    if (n < 0 || c->sent == sizeof RESPONSE - 1) {
+        reactor_unregister(r, fd); /* before close(): see the guide's pitfalls */
+        close(fd);
+        free(c);
+    }
+}
+
+/* Loop thread: the connection is ours again (status < 0: close it). */
 static void work_done(reactor_t *r, void *data, int status)
 {
     struct conn *c = data;
@@ -72,7 +64,8 @@ static void on_readable(reactor_t *r, int fd, unsigned events, void *data)
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0 || c->got + (size_t)n == sizeof c->req - 1) {
-        conn_close(r, c);
+        reactor_unregister(r, fd);
+        work_done(r, c, -1); /* closes */
         return;
     }
     c->got += (size_t)n;
@@ -116,7 +109,6 @@ int main(int argc, char **argv)
         return perror("startup"), 1;
     getsockname(lfd, (struct sockaddr *)&a, &len);
     fcntl(lfd, F_SETFL, O_NONBLOCK);
-    signal(SIGPIPE, SIG_IGN);
     if (reactor_register(r, lfd, REACTOR_READ, on_accept, NULL) < 0)
         return fputs("register failed\n", stderr), 1;
     printf("listening on 127.0.0.1:%d (backend %s)\n", ntohs(a.sin_port), reactor_backend(r));
