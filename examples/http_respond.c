@@ -106,9 +106,9 @@ void http_respond(struct conn *c, const struct http_request *req, int status, co
     int keep = req && req->keep_alive && !c->s->draining;
     if (!keep)
         c->close_after = c->answer_closes = 1;
-    const char *connection = !keep             ? "Connection: close\r\n"
-                             : req->minor == 0 ? "Connection: keep-alive\r\n"
-                                               : "";
+    const char *connection = !keep                    ? "Connection: close\r\n"
+                             : req && req->minor == 0 ? "Connection: keep-alive\r\n"
+                                                      : "";
     char head[512];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nServer: reactor-httpd\r\nDate: %s\r\n"
