@@ -142,7 +142,11 @@ static int rx_kq_diff(int fd, unsigned old, unsigned want, uint32_t tag, struct 
             EV_SET(&ch[n], (uintptr_t)fd, filters[i].filter, EV_DELETE, 0, 0, NULL);
             n++;
         }
-        if (will && (!had || remode)) {
+        /* A filter that stays is added again too: EV_ADD on a live knote only
+         * updates it, and it brings back one the kernel dropped when the number
+         * was closed or dup2'ed over while registered (kqueue(2): closing a
+         * descriptor removes its knotes), which would otherwise be lost. */
+        if (will) {
             /* udata carries the tag as a number and is never dereferenced. */
             void *udata = (void *)(uintptr_t)tag; /* NOLINT(performance-no-int-to-ptr) */
             EV_SET(&ch[n], (uintptr_t)fd, filters[i].filter, flags, 0, 0, udata);

@@ -40,8 +40,24 @@ static unsigned rx_armed(const struct rx_fd *e)
     return (e->kernel & RX_EVENT_MASK) ? (e->kernel & RX_ALL_FLAGS) : 0;
 }
 
+static uint32_t rx_next_gen(reactor_t *r);
+
+/*
+ * Every change that arms the kernel gets a new generation, not only a new
+ * registration. epoll(7) keys its set by (number, file): once a registered
+ * number is dup2'ed over while its file lives on elsewhere, the set may hold
+ * two entries under one number, and a MOD reaches whichever names the current
+ * file. With a tag per change, the entry left behind carries an older tag:
+ * its reports are stale, and the core rebuilds the set instead of running
+ * the callback twice (found by the API fuzzer): only the entry the last
+ * change reached carries the current tag, so the one-pass dispatch can trust
+ * a backend to report each fd once. No batch is in flight when a queued
+ * change is flushed, so this never makes a pending event stale.
+ */
 static int rx_apply(reactor_t *r, int fd, struct rx_fd *e, unsigned want)
 {
+    if (want)
+        e->gen = rx_next_gen(r);
     int rc = r->ops->change(r->state, fd, e->kernel, want, e->gen);
     if (rc == 0)
         e->kernel = want ? (uint8_t)(want | RX_IN_KERNEL) : 0;
@@ -83,9 +99,8 @@ static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *da
     rc = rx_ready_reserve(r, r->count + r->ninternal + 1);
     if (rc < 0)
         return rc;
-    e->gen = rx_next_gen(r);
     e->kernel = 0;
-    rc = rx_apply(r, fd, e, events);
+    rc = rx_apply(r, fd, e, events); /* gives e->gen */
     if (rc < 0) {
         e->gen = 0;
         return rc;

@@ -529,6 +529,43 @@ static void select_never_reports_a_registration_removed_since_the_last_call(void
     h_close_pair(fresh);
 }
 
+static void count_cb(reactor_t *r, int fd, unsigned events, void *data)
+{
+    (void)r, (void)fd, (void)events;
+    ++*(int *)data;
+}
+
+/*
+ * A registered number replaced with dup2 while the old file lives on in a
+ * dup, then modified: epoll(7) keys its set by (number, file), so the modify
+ * adds the new file beside the old one, both under the same registration.
+ * Found by the API fuzzer: both entries were reported, and the fd's callback
+ * ran twice in one dispatch.
+ */
+static void number_replaced_by_dup2_then_modified_gets_one_callback_per_wait(void **state)
+{
+    reactor_t *r = *state;
+    int a[2], b[2], calls = 0;
+    h_pair(a);
+    h_pair(b);
+    H_EXPECT(reactor_register(r, a[0], REACTOR_WRITE, count_cb, &calls), 0);
+    H_EXPECT(reactor_run_once(r, 1000), 1);
+    int keep = dup(a[0]); /* the old file stays open, and stays in epoll's set */
+    assert_true(keep >= 0);
+    assert_int_equal(dup2(b[0], a[0]), a[0]);
+    H_EXPECT(reactor_modify(r, a[0], REACTOR_READ | REACTOR_WRITE, count_cb, &calls), 0);
+    for (int i = 0; i < 3; i++) {
+        calls = 0;
+        int ran = reactor_run_once(r, 1000);
+        if (calls != 1 || ran != 1)
+            fail_msg("wait %d: %d callbacks for one fd (run_once returned %d)", i, calls, ran);
+    }
+    H_EXPECT(reactor_unregister(r, a[0]), 0);
+    close(keep);
+    h_close_pair(a);
+    h_close_pair(b);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
@@ -548,6 +585,7 @@ int main(void)
         T(dup_kept_file_of_an_unregistered_fd_is_not_delivered),
         T(file_kept_open_by_a_dup_does_not_wake_the_new_owner_of_its_number),
         T(select_never_reports_a_registration_removed_since_the_last_call),
+        T(number_replaced_by_dup2_then_modified_gets_one_callback_per_wait),
     };
     return H_RUN(tests);
 }
