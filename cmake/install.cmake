@@ -12,13 +12,15 @@ include(CMakePackageConfigHelpers)
 
 set(RX_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/reactor)
 
-install(FILES include/reactor.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES include/reactor.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
+# Components (for CPack, cmake/package.cmake): `runtime` is the versioned
+# shared library only; `dev` is everything a program is built with.
 install(TARGETS reactor reactor_static
   EXPORT reactorTargets
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(EXPORT reactorTargets NAMESPACE reactor:: DESTINATION ${RX_CMAKE_DIR})
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+install(EXPORT reactorTargets NAMESPACE reactor:: DESTINATION ${RX_CMAKE_DIR} COMPONENT dev)
 
 configure_package_config_file(cmake/reactorConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/reactorConfig.cmake INSTALL_DESTINATION ${RX_CMAKE_DIR})
@@ -26,7 +28,7 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/reactorConfigVersio
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/reactorConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/reactorConfigVersion.cmake
-        DESTINATION ${RX_CMAKE_DIR})
+        DESTINATION ${RX_CMAKE_DIR} COMPONENT dev)
 
 # A relocatable reactor.pc: prefix is found from the file's own place
 # (${pcfiledir}), so `cmake --install --prefix DIR` works without reconfiguring.
@@ -41,6 +43,8 @@ foreach(v LIBDIR INCLUDEDIR)
   endif()
 endforeach()
 configure_file(cmake/reactor.pc.in ${CMAKE_CURRENT_BINARY_DIR}/reactor.pc @ONLY)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/reactor.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/reactor.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
+        COMPONENT dev)
 
 include(cmake/man.cmake OPTIONAL)
+include(cmake/package.cmake OPTIONAL)

@@ -42,8 +42,8 @@ foreach(page ${RX_MAN7_PAGES})
   list(APPEND rx_man7_files ${RX_MAN_DIR}/${page}.7)
 endforeach()
 
-install(FILES ${rx_man3_files} DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
-install(FILES ${rx_man7_files} DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
+install(FILES ${rx_man3_files} DESTINATION ${CMAKE_INSTALL_MANDIR}/man3 COMPONENT dev)
+install(FILES ${rx_man7_files} DESTINATION ${CMAKE_INSTALL_MANDIR}/man7 COMPONENT dev)
 
 # The links are made at install time, under the prefix and DESTDIR given then
 # (`cmake --install --prefix`, CPack), relative to their own directory, and
@@ -64,4 +64,4 @@ install(CODE "
     file(CREATE_LINK \"\${page}.3\" \"\${dir}/\${alias}.3\" SYMBOLIC COPY_ON_ERROR)
     list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"\${dir}/\${alias}.3\")
   endforeach()
-")
+" COMPONENT dev)

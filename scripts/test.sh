@@ -20,6 +20,8 @@
 #            as root (and without --no-install) it also adds the dpkg
 #            architecture and installs the target's cmocka
 #            (libcmocka-dev:arm64 / :s390x, multiarch)
+#   deb      the .deb packages (CPack): contents, dpkg -i, a consumer through
+#            pkg-config and the installed server, then dpkg -P (scripts/deb-test.sh)
 #   fuzz     the libFuzzer targets, 30 s + 15 s per backend (scripts/fuzz.sh)
 #   format   clang-format --dry-run --Werror over every *.c and *.h
 #
@@ -64,7 +66,7 @@ done
 needs=(cmake:cmake make:make gcc:gcc libc6-dev clang:clang libclang-rt-14-dev
     clang-format:clang-format pkg-config:pkg-config libcmocka-dev binutils:objdump file:file
     git:git python3:python3 curl:curl apache2-utils:ab valgrind:valgrind nodejs:node npm:npm
-    mandoc:mandoc groff-base:groff man-db:man ca-certificates
+    mandoc:mandoc groff-base:groff man-db:man ca-certificates dpkg-dev:dpkg-shlibdeps
     musl-tools:musl-gcc qemu-user:qemu-aarch64 gcc-aarch64-linux-gnu:aarch64-linux-gnu-gcc
     gcc-s390x-linux-gnu:s390x-linux-gnu-gcc libc6-dev-arm64-cross libc6-dev-s390x-cross)
 install_packages() {
@@ -215,6 +217,7 @@ if [ "$quick" = 0 ]; then
     run_step std bash scripts/std-check.sh
     run_step cross-aarch64 bash scripts/cross-check.sh aarch64
     run_step cross-s390x bash scripts/cross-check.sh s390x
+    run_step deb bash scripts/deb-test.sh
     run_step fuzz bash scripts/fuzz.sh
     run_step format format_check
 fi
@@ -224,16 +227,16 @@ passed=0 failed=0 skipped=0
 echo
 [ "$interrupted" = 1 ] && echo "===== interrupted: the steps after the last one listed did not run"
 echo "===== summary"
-printf '%-10s %-6s %8s\n' step result time
+printf '%-14s %-6s %8s\n' step result time
 for i in "${!names[@]}"; do
-    printf '%-10s %-6s %7ss\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+    printf '%-14s %-6s %7ss\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
     case ${results[$i]} in
     PASS) passed=$((passed + 1)) ;;
     FAIL) failed=$((failed + 1)) ;;
     *) skipped=$((skipped + 1)) ;;
     esac
 done
-printf '%-10s %-6s %7ss\n' total "" $(($(date +%s) - suite_start))
+printf '%-14s %-6s %7ss\n' total "" $(($(date +%s) - suite_start))
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
 else

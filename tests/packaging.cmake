@@ -18,3 +18,10 @@ if(RX_PKG_CONFIG)
     COMMAND ${RX_PKG_CONFIG} --validate --print-errors ${PROJECT_BINARY_DIR}/reactor.pc)
   set_tests_properties(packaging.pkgconfig PROPERTIES TIMEOUT 30 LABELS packaging)
 endif()
+
+# The public struct and enum values of soname 0 (tests/abi_layout.c): its
+# build fails when they change, its run checks the library's major version.
+add_executable(abi_layout abi_layout.c)
+target_link_libraries(abi_layout PRIVATE reactor)
+add_test(NAME packaging.abi_layout COMMAND abi_layout)
+set_tests_properties(packaging.abi_layout PROPERTIES TIMEOUT 30 LABELS packaging)
