@@ -20,6 +20,7 @@
 #            as root (and without --no-install) it also adds the dpkg
 #            architecture and installs the target's cmocka
 #            (libcmocka-dev:arm64 / :s390x, multiarch)
+#   static   cppcheck, clang-tidy and scan-build, zero findings (scripts/static-check.sh)
 #   fuzz     the libFuzzer targets, 30 s + 15 s per backend (scripts/fuzz.sh)
 #   format   clang-format --dry-run --Werror over every *.c and *.h
 #
@@ -65,6 +66,7 @@ needs=(cmake:cmake make:make gcc:gcc libc6-dev clang:clang libclang-rt-14-dev
     clang-format:clang-format pkg-config:pkg-config libcmocka-dev binutils:objdump file:file
     git:git python3:python3 curl:curl apache2-utils:ab valgrind:valgrind nodejs:node npm:npm
     mandoc:mandoc groff-base:groff man-db:man ca-certificates
+    cppcheck:cppcheck clang-tidy:clang-tidy clang-tools-14:scan-build-14
     musl-tools:musl-gcc qemu-user:qemu-aarch64 gcc-aarch64-linux-gnu:aarch64-linux-gnu-gcc
     gcc-s390x-linux-gnu:s390x-linux-gnu-gcc libc6-dev-arm64-cross libc6-dev-s390x-cross)
 install_packages() {
@@ -215,6 +217,7 @@ if [ "$quick" = 0 ]; then
     run_step std bash scripts/std-check.sh
     run_step cross-aarch64 bash scripts/cross-check.sh aarch64
     run_step cross-s390x bash scripts/cross-check.sh s390x
+    run_step static bash scripts/static-check.sh
     run_step fuzz bash scripts/fuzz.sh
     run_step format format_check
 fi
