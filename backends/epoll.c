@@ -85,7 +85,7 @@ static int rx_epoll_change(void *state, int fd, unsigned old, unsigned want, uin
     (((e) & (EPOLLIN | EPOLLPRI | EPOLLERR | EPOLLHUP) ? REACTOR_READ : 0u) |                      \
      ((e) & (EPOLLOUT | EPOLLERR | EPOLLHUP) ? REACTOR_WRITE : 0u))
 #define RX_EPOLL_MAP4(e)                                                                           \
-    RX_EPOLL_MAP(e), RX_EPOLL_MAP(e + 1), RX_EPOLL_MAP(e + 2), RX_EPOLL_MAP(e + 3)
+    RX_EPOLL_MAP(e), RX_EPOLL_MAP((e) + 1), RX_EPOLL_MAP((e) + 2), RX_EPOLL_MAP((e) + 3)
 static const unsigned char rx_epoll_map[RX_EPOLL_MAPPED + 1] = {
     RX_EPOLL_MAP4(0),  RX_EPOLL_MAP4(4),  RX_EPOLL_MAP4(8),  RX_EPOLL_MAP4(12),
     RX_EPOLL_MAP4(16), RX_EPOLL_MAP4(20), RX_EPOLL_MAP4(24), RX_EPOLL_MAP4(28),

@@ -195,10 +195,13 @@ static void on_deadlines(reactor_t *r, int64_t id, void *data)
     s->timer = 0;
     uint64_t now = reactor_now(r), next = NO_DEADLINE;
     for (unsigned k = 0; k < DL_KINDS; k++) {
-        struct conn *c;
-        /* A timed-out connection leaves this list, or goes to its tail with a later deadline. */
-        while ((c = s->lists[k].head) && c->deadline <= now)
+        /* A timed-out connection leaves this list, or goes to its tail with a
+         * later deadline; either way the one after it is still linked. */
+        struct conn *after;
+        for (struct conn *c = s->lists[k].head; c && c->deadline <= now; c = after) {
+            after = c->next;
             conn_timed_out(c);
+        }
     }
     for (unsigned k = 0; k < DL_KINDS; k++)
         if (s->lists[k].head && s->lists[k].head->deadline < next)
@@ -502,31 +505,39 @@ void http_conn_job_done(struct conn *c, size_t len)
     http_conn_process(c);
 }
 
+/* Closing one connection unlinks it and frees it, and touches no other. */
+static void http_conns_close_list(struct conn_list *l)
+{
+    struct conn *next;
+    for (struct conn *c = l->head; c; c = next) {
+        next = c->next;
+        http_conn_close(c);
+    }
+}
+
 void http_conns_drain(struct server *s)
 {
     for (unsigned k = 0; k < DL_KINDS; k++)
         for (struct conn *c = s->lists[k].head; c; c = c->next)
             c->close_after = 1; /* no further request is answered */
     /* Nothing is in flight on these: close them now. The others close after their answers. */
-    while (s->lists[DL_IDLE].head)
-        http_conn_close(s->lists[DL_IDLE].head);
-    while (s->lists[DL_REQUEST].head)
-        http_conn_close(s->lists[DL_REQUEST].head);
+    http_conns_close_list(&s->lists[DL_IDLE]);
+    http_conns_close_list(&s->lists[DL_REQUEST]);
 }
 
 void http_conns_close_all(struct server *s)
 {
     for (unsigned k = 0; k < DL_KINDS; k++)
-        while (s->lists[k].head)
-            http_conn_close(s->lists[k].head);
+        http_conns_close_list(&s->lists[k]);
 }
 
 void http_zombies_free(struct server *s)
 {
-    while (s->zombies.head) {
-        struct conn *c = s->zombies.head;
-        list_unlink(&s->zombies, c);
+    struct conn *next;
+    for (struct conn *c = s->zombies.head; c; c = next) {
+        next = c->next;
         http_sleep_job_free(c->job);
         free(c);
     }
+    s->zombies.head = s->zombies.tail = NULL;
 }

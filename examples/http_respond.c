@@ -72,7 +72,7 @@ static const char *date_now(struct server *s)
 static void access_log(struct conn *c, const struct http_request *req, int status, size_t sent)
 {
     char peer[INET6_ADDRSTRLEN] = "-", when[40];
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof ss;
     if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
         const void *a = ss.ss_family == AF_INET6

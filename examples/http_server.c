@@ -74,6 +74,8 @@ static void server_drain(reactor_t *r, void *data)
 
 static struct server *servers;
 static int nservers;
+static pthread_t
+    *threads; /* of servers[1..]: main's, freed at its end (early exits leave it to exit) */
 
 /* Runs on the first server's loop; the others are told through reactor_post. */
 static void on_signal(reactor_t *r, int signo, void *data)
@@ -138,10 +140,12 @@ static int bound_port(int fd)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return -1;
-    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                          : ((struct sockaddr_in *)&ss)->sin_port);
+    in_port_t port = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port;
+    return ntohs(port);
 }
 
 /* ---- servers ------------------------------------------------------------------------ */
@@ -279,7 +283,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is an EPIPE, not a death */
 
     servers = calloc((size_t)opt.threads, sizeof *servers);
-    pthread_t *threads = calloc((size_t)opt.threads, sizeof *threads);
+    threads = calloc((size_t)opt.threads, sizeof *threads);
     if (!servers || !threads)
         return 1;
     for (int i = 0; i < opt.threads; i++) {

@@ -15,7 +15,7 @@ cppcheck --enable=warning,portability,performance --error-exitcode=1 --inline-su
     -Iinclude -Isrc -Ibackends -Iexamples src backends examples || fail=1
 
 echo "== clang-tidy"
-rm -rf build/static
+rm -rf build/static && mkdir -p build
 cmake -S . -B build/static -DCMAKE_BUILD_TYPE=Debug -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
     >build/static.configure.log 2>&1 || { cat build/static.configure.log; exit 1; }
 clang-tidy -p build/static --quiet src/*.c backends/*.c || fail=1

@@ -22,6 +22,7 @@
 #            (libcmocka-dev:arm64 / :s390x, multiarch)
 #   deb      the .deb packages (CPack): contents, dpkg -i, a consumer through
 #            pkg-config and the installed server, then dpkg -P (scripts/deb-test.sh)
+#   static   cppcheck, clang-tidy and scan-build, zero findings (scripts/static-check.sh)
 #   fuzz     the libFuzzer targets, 30 s + 15 s per backend (scripts/fuzz.sh)
 #   format   clang-format --dry-run --Werror over every *.c and *.h
 #
@@ -29,7 +30,7 @@
 # PASS/FAIL and their durations, and as the very last line
 # `N passed, N failed` (counting steps); the exit status is 1 if any failed.
 #
-#   bash scripts/test.sh                everything (about 9 minutes on 2 cores)
+#   bash scripts/test.sh                everything (about 15 minutes on 2 cores)
 #   bash scripts/test.sh --quick        the gcc build and its ctest only
 #   bash scripts/test.sh --no-install   never run apt-get
 #
@@ -67,6 +68,7 @@ needs=(cmake:cmake make:make gcc:gcc libc6-dev clang:clang libclang-rt-14-dev
     clang-format:clang-format pkg-config:pkg-config libcmocka-dev binutils:objdump file:file
     git:git python3:python3 curl:curl apache2-utils:ab valgrind:valgrind nodejs:node npm:npm
     mandoc:mandoc groff-base:groff man-db:man ca-certificates dpkg-dev:dpkg-shlibdeps
+    cppcheck:cppcheck clang-tidy:clang-tidy clang-tools-14:scan-build-14
     musl-tools:musl-gcc qemu-user:qemu-aarch64 gcc-aarch64-linux-gnu:aarch64-linux-gnu-gcc
     gcc-s390x-linux-gnu:s390x-linux-gnu-gcc libc6-dev-arm64-cross libc6-dev-s390x-cross)
 install_packages() {
@@ -218,6 +220,7 @@ if [ "$quick" = 0 ]; then
     run_step cross-aarch64 bash scripts/cross-check.sh aarch64
     run_step cross-s390x bash scripts/cross-check.sh s390x
     run_step deb bash scripts/deb-test.sh
+    run_step static bash scripts/static-check.sh
     run_step fuzz bash scripts/fuzz.sh
     run_step format format_check
 fi

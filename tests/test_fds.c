@@ -103,8 +103,10 @@ static void modify_of_a_closed_fd_reports_it_ready_for_its_events(void **state)
     reactor_event_t ev[4];
     int n = h_select(r, 1000, ev, 4);
     const reactor_event_t *e = h_find(ev, n, sv[0]);
-    if (!e)
+    if (!e) {
         fail_msg("the closed fd was not reported after its modify (select returned %d)", n);
+        return; /* not reached: said for the analyzer, which cannot see fail_msg's longjmp */
+    }
     if (e->events != (REACTOR_READ | REACTOR_WRITE))
         fail_msg("the closed fd was reported with events %u, not with its registered READ|WRITE",
                  e->events);
