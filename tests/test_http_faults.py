@@ -211,9 +211,13 @@ def test_many_keepalive():
 
 # ---- 3. SIGTERM under load ----------------------------------------------------------------
 
-def test_sigterm_under_load():
+def test_sigterm_under_load(root, big):
     n = 50
-    srv = Server("--quiet")
+    srv = Server("--root", root, "--quiet")
+    # In flight at the signal: large answers the clients do not read until then.
+    slow = connect_many(srv, 5)
+    for s in slow:
+        s.sendall(get("/big.bin"))
     socks = connect_many(srv, n)
     sel = selectors.DefaultSelector()
     state = {}  # sock -> [answers, buffer]
@@ -255,6 +259,24 @@ def test_sigterm_under_load():
                     pass
         if srv.p.poll() is not None and rc is None:
             rc = srv.p.returncode
+    slow_ok = 0
+    for s in slow:  # read each large answer to its end, then the server's close
+        s.setblocking(True)
+        s.settimeout(5)
+        got = b""
+        try:
+            while True:
+                b = s.recv(1 << 20)
+                if not b:
+                    break
+                got += b
+        except (socket.timeout, ConnectionResetError):
+            got += b"<not closed cleanly>"
+        head, _, body = got.partition(b"\r\n\r\n")
+        slow_ok += head.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nContent-Length: %d" % len(big) in head \
+            and body == big
+    check("SIGTERM under load: the 5 large answers in flight completed, then EOF", slow_ok == 5,
+          f"{slow_ok} of 5")
     try:
         rc = srv.p.wait(timeout=max(0.1, t_sig + 5 - time.monotonic()))
         took = time.monotonic() - t_sig
@@ -262,7 +284,7 @@ def test_sigterm_under_load():
         srv.p.kill()
         srv.p.wait()
         rc, took = "killed", None
-    for s in socks:
+    for s in socks + slow:
         s.close()
     err = srv.p.stderr.read().decode(errors="replace")
     check("SIGTERM under load: exit status 0", rc == 0, f"status {rc}")
@@ -313,11 +335,12 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it
     tmp = tempfile.mkdtemp(prefix="rx-faults-")
     try:
+        big = os.urandom(4 * 1024 * 1024)
         with open(os.path.join(tmp, "big.bin"), "wb") as f:
-            f.write(os.urandom(4 * 1024 * 1024))
+            f.write(big)
         only = sys.argv[3:]
         tests = [("slowloris", test_slowloris), ("keepalive", test_many_keepalive),
-                 ("sigterm", test_sigterm_under_load), ("reset", lambda: test_reset_mid_response(tmp))]
+                 ("sigterm", lambda: test_sigterm_under_load(tmp, big)), ("reset", lambda: test_reset_mid_response(tmp))]
         for name, test in tests:
             if not only or name in only:
                 t = time.monotonic()
