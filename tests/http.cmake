@@ -1,6 +1,8 @@
 # http.cmake - the HTTP example's tests, included by tests/CMakeLists.txt:
 #   http.parser          the request parser's unit test (cmocka)
 #   http.server.BACKEND  reactor-httpd driven by real clients, per backend compiled in
+#   http.faults.BACKEND  reactor-httpd under faults and load: slowloris, thousands of
+#                        keep-alive connections, SIGTERM under load, resets mid-file
 #   http.fuzz.smoke      with -DREACTOR_FUZZ=ON and clang: the libFuzzer target over
 #                        its seed corpus (a longer run: see the comment below)
 # All traffic is on loopback and every test is bounded in time.
@@ -24,6 +26,10 @@ if(TARGET reactor-httpd)
         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_server.py
                 $<TARGET_FILE:reactor-httpd> ${b})
       set_tests_properties(http.server.${b} PROPERTIES TIMEOUT 180 LABELS "examples;${b}")
+      add_test(NAME http.faults.${b}
+        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_faults.py
+                $<TARGET_FILE:reactor-httpd> ${b})
+      set_tests_properties(http.faults.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
     endif()
   endforeach()
 endif()
