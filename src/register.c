@@ -40,7 +40,12 @@ static unsigned rx_armed(const struct rx_fd *e)
     return (e->kernel & RX_EVENT_MASK) ? (e->kernel & RX_ALL_FLAGS) : 0;
 }
 
-static uint32_t rx_next_gen(reactor_t *r);
+static uint32_t rx_next_gen(reactor_t *r)
+{
+    if (++r->last_gen == 0) /* 0 means "no registration": skip it on wrap-around */
+        ++r->last_gen;
+    return r->last_gen;
+}
 
 /*
  * Every change that arms the kernel gets a new generation, not only a new
@@ -79,13 +84,6 @@ static int rx_mark_dirty(reactor_t *r, int fd, struct rx_fd *e)
     r->dirty[r->ndirty++] = fd;
     e->flags |= RX_FD_DIRTY;
     return 0;
-}
-
-static uint32_t rx_next_gen(reactor_t *r)
-{
-    if (++r->last_gen == 0) /* 0 means "no registration": skip it on wrap-around */
-        ++r->last_gen;
-    return r->last_gen;
 }
 
 static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data, unsigned flags)

@@ -218,41 +218,32 @@ int rx_work_init(reactor_t *r)
     return 0;
 }
 
-/* reactor_free() in a forked child that skipped reactor_reinit(): see the top. */
-static void rx_work_free_forked(struct rx_workpool *p)
-{
-    free(p->threads);
-    p->threads = NULL;
-    p->nthreads = 0;
-    rx_list_free(&p->queued);
-    rx_list_free(&p->running);
-    rx_list_free(&p->done);
-    p->inflight = 0;
-}
-
 void rx_work_free(reactor_t *r)
 {
     struct rx_workpool *p = &r->svc.work;
+    /* The threads and the lock are this process's, unless it is a forked child
+     * that skipped reactor_reinit(): see the top. */
+    int ours = !p->nthreads || p->owner == getpid();
 
-    if (p->nthreads && p->owner != getpid()) {
-        rx_work_free_forked(p);
-        return;
+    if (ours) {
+        /* Drop what has not started, so the workers finish their current item and exit. */
+        pthread_mutex_lock(&p->lock);
+        rx_list_free(&p->queued);
+        pthread_mutex_unlock(&p->lock);
+        if (p->nthreads)
+            rx_pool_stop(p, p->threads, p->nthreads);
     }
-
-    /* Drop what has not started, so the workers finish their current item and exit. */
-    pthread_mutex_lock(&p->lock);
-    rx_list_free(&p->queued);
-    pthread_mutex_unlock(&p->lock);
-    if (p->nthreads)
-        rx_pool_stop(p, p->threads, p->nthreads);
     free(p->threads);
     p->threads = NULL;
     p->nthreads = 0;
-    rx_list_free(&p->running); /* empty once the workers have exited */
+    rx_list_free(&p->queued);  /* already empty, but in that child */
+    rx_list_free(&p->running); /* empty once the workers have exited; copies in that child */
     rx_list_free(&p->done);
     p->inflight = 0;
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->lock);
+    if (ours) {
+        pthread_cond_destroy(&p->wake);
+        pthread_mutex_destroy(&p->lock);
+    }
 }
 
 /* ---- API -------------------------------------------------------------------- */
