@@ -106,7 +106,9 @@ static void on_signal(reactor_t *r, int signo, void *data)
  * SIGUSR1 that comes while a report is being gathered is dropped.
  */
 static struct {
-    atomic_int pending; /* servers yet to add theirs; 0 when no report is under way */
+    /* busy is cleared only once the sums are taken: a report started sooner would
+     * add into sums the last server is still reading. */
+    atomic_int busy, pending; /* a report is under way; the servers yet to add theirs */
     atomic_ullong open, accepted, requests, refused, shed;
     unsigned long long alarms; /* servers[0]'s loop only: where signals are watched */
     atomic_ullong alarms_shown;
@@ -114,13 +116,19 @@ static struct {
 
 static void stats_done(void)
 {
-    if (atomic_fetch_sub(&stats.pending, 1) == 1)
-        fprintf(stderr,
-                "reactor-httpd: stats: %llu open, %llu accepted, %llu requests, %llu refused, "
-                "%llu shed, %llu alarms ignored\n",
-                atomic_exchange(&stats.open, 0), atomic_exchange(&stats.accepted, 0),
-                atomic_exchange(&stats.requests, 0), atomic_exchange(&stats.refused, 0),
-                atomic_exchange(&stats.shed, 0), atomic_load(&stats.alarms_shown));
+    if (atomic_fetch_sub(&stats.pending, 1) != 1)
+        return;
+    unsigned long long open = atomic_exchange(&stats.open, 0);
+    unsigned long long accepted = atomic_exchange(&stats.accepted, 0);
+    unsigned long long requests = atomic_exchange(&stats.requests, 0);
+    unsigned long long refused = atomic_exchange(&stats.refused, 0);
+    unsigned long long shed = atomic_exchange(&stats.shed, 0);
+    unsigned long long alarms = atomic_load(&stats.alarms_shown);
+    atomic_store(&stats.busy, 0);
+    fprintf(stderr,
+            "reactor-httpd: stats: %llu open, %llu accepted, %llu requests, %llu refused, "
+            "%llu shed, %llu alarms ignored\n",
+            open, accepted, requests, refused, shed, alarms);
 }
 
 static void stats_add(reactor_t *r, void *data)
@@ -145,8 +153,9 @@ static void on_stats_signal(reactor_t *r, int signo, void *data)
         return;
     }
     int idle = 0;
-    if (!atomic_compare_exchange_strong(&stats.pending, &idle, nservers))
+    if (!atomic_compare_exchange_strong(&stats.busy, &idle, 1))
         return;
+    atomic_store(&stats.pending, nservers);
     atomic_store(&stats.alarms_shown, stats.alarms);
     for (int i = 0; i < nservers; i++)
         if (servers[i].r == r)
