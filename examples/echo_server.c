@@ -4,6 +4,9 @@
  *   reactor-echo [--backend NAME] [--bind ADDR] [--port N] [--upper]
  *                [--idle-timeout SEC] [--max-conns N] [--quiet]
  *
+ * SIGINT/SIGTERM stop it gracefully; SIGUSR1 prints one line of statistics on
+ * stderr; SIGALRM is counted and ignored, so that a stray alarm cannot kill it.
+ *
  * Every read is echoed at once from one shared scratch buffer, so an echo the
  * kernel takes whole costs no copy and no memory of its own. Only what the
  * socket refuses is kept, in a per-connection buffer of at most BUF_SIZE
@@ -46,7 +49,7 @@ struct server {
     int upper, quiet, paused, draining;
     int max_conns, nconns;
     uint64_t idle_ms, last_warn;
-    unsigned long long accepted, refused, shed;
+    unsigned long long accepted, refused, shed, echoed, alarms;
     struct conn *conns; /* every open connection, so that a shutdown can reach them */
     char scratch[BUF_SIZE];
 };
@@ -168,6 +171,7 @@ static int conn_read(struct conn *c)
         return 0; /* shutting down: input is read only to be dropped */
     if (s->upper)
         to_upper(dst, (size_t)n);
+    s->echoed += (unsigned long long)n;
     c->last_active = reactor_now(s->r);
     if (c->buf) {
         c->len += (size_t)n;
@@ -383,6 +387,23 @@ static void on_signal(reactor_t *r, int signo, void *data)
         reactor_stop(r);
 }
 
+/* SIGUSR1: one line of statistics, even with --quiet (the operator asked for it).
+ * SIGALRM: counted and ignored. Its default action would end the process, and a
+ * server should not die of an alarm some library or stray kill(1) raised. */
+static void on_stats_signal(reactor_t *r, int signo, void *data)
+{
+    struct server *s = data;
+    (void)r;
+    if (signo == SIGALRM) {
+        s->alarms++; /* deliveries between two loop iterations count once */
+        return;
+    }
+    fprintf(stderr,
+            "reactor-echo: stats: %d open, %llu accepted, %llu bytes echoed, %llu refused, "
+            "%llu shed, %llu alarms ignored\n",
+            s->nconns, s->accepted, s->echoed, s->refused, s->shed, s->alarms);
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 /* Binds and listens; writes "ADDR:PORT" (IPv6 as [ADDR]:PORT) into `shown`. */
@@ -430,8 +451,12 @@ static int number(const char *opt, const char *v, long min, long max, long *out)
     return 1;
 }
 
-static const char usage[] = "usage: reactor-echo [--backend NAME] [--bind ADDR] [--port N] "
-                            "[--upper]\n       [--idle-timeout SEC] [--max-conns N] [--quiet]\n";
+static const char usage[] =
+    "usage: reactor-echo [--backend NAME] [--bind ADDR] [--port N] [--upper]\n"
+    "       [--idle-timeout SEC] [--max-conns N] [--quiet]\n"
+    "signals: SIGINT, SIGTERM  stop: flush what is buffered, then exit 0 (a second one: at once)\n"
+    "         SIGUSR1          print one line of statistics on stderr (even with --quiet)\n"
+    "         SIGALRM          counted and ignored\n";
 
 int main(int argc, char **argv)
 {
@@ -483,6 +508,10 @@ int main(int argc, char **argv)
         err = reactor_signal_add(s.r, SIGINT, on_signal, &s);
     if (err >= 0)
         err = reactor_signal_add(s.r, SIGTERM, on_signal, &s);
+    if (err >= 0)
+        err = reactor_signal_add(s.r, SIGUSR1, on_stats_signal, &s);
+    if (err >= 0)
+        err = reactor_signal_add(s.r, SIGALRM, on_stats_signal, &s);
     if (err < 0) {
         fprintf(stderr, "reactor-echo: %s\n", reactor_strerror(err));
         return 1;

@@ -50,8 +50,10 @@ static void shed_one(struct server *s)
     }
     close(s->reserve_fd);
     int fd = accept(s->lfd, NULL, NULL);
-    if (fd >= 0)
+    if (fd >= 0) {
         close(fd);
+        s->shed++;
+    }
     s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -99,10 +101,12 @@ void http_on_accept(reactor_t *r, int lfd, unsigned events, void *data)
         }
         if (s->nconns >= s->opt->max_conns || s->draining) {
             refuse(fd);
+            s->refused++;
             continue;
         }
         int one = 1; /* answers are whole: send them now, not after the peer's ACK */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         http_conn_open(s, fd);
+        s->accepted++;
     }
 }

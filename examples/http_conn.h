@@ -54,6 +54,8 @@ struct server {
     reactor_t *r;
     int lfd, reserve_fd; /* reserve_fd: a spare descriptor given up on EMFILE */
     int nconns, draining;
+    /* Owned by this server's thread; SIGUSR1 reads them there (http_server.c). */
+    unsigned long long accepted, requests, refused, shed;
     atomic_int abandon;               /* at the drain deadline: /sleep jobs stop early */
     struct conn_list lists[DL_KINDS]; /* every open connection is in exactly one */
     struct conn_list zombies;         /* closed while their /sleep job runs */

@@ -103,6 +103,7 @@ static void access_log(struct conn *c, const struct http_request *req, int statu
 void http_respond(struct conn *c, const struct http_request *req, int status, const char *type,
                   const char *body, size_t len, const char *extra_headers)
 {
+    c->s->requests++;
     int keep = req && req->keep_alive && !c->s->draining;
     if (!keep)
         c->close_after = c->answer_closes = 1;

@@ -10,7 +10,8 @@
  * This file holds the program's frame: options, listening sockets, threads,
  * and the graceful stop (SIGINT/SIGTERM: stop accepting, finish the answers
  * in flight, close idle connections, exit 0 within --drain-timeout-ms; a
- * second signal stops at once).
+ * second signal stops at once). SIGUSR1 prints one line of statistics;
+ * SIGALRM is counted and ignored.
  */
 #define _GNU_SOURCE /* SO_REUSEPORT, realpath */
 #include <arpa/inet.h>
@@ -41,7 +42,12 @@ static const char usage_text[] =
     "  --idle-timeout-ms N     close keep-alive or non-reading clients after N ms (30000)\n"
     "  --drain-timeout-ms N    at SIGINT/SIGTERM, wait at most N ms for answers (5000)\n"
     "  --access-log            log each request to stdout (Common Log Format)\n"
-    "  --quiet                 no messages on stderr but fatal errors\n";
+    "  --quiet                 no messages on stderr but fatal errors\n"
+    "signals:\n"
+    "  SIGINT, SIGTERM         stop accepting, finish the answers in flight, exit 0\n"
+    "                          (a second one stops at once)\n"
+    "  SIGUSR1                 print one line of statistics on stderr (even with --quiet)\n"
+    "  SIGALRM                 counted and ignored\n";
 
 /* ---- the graceful stop ------------------------------------------------------------ */
 
@@ -90,6 +96,72 @@ static void on_signal(reactor_t *r, int signo, void *data)
         else
             reactor_post(servers[i].r, server_drain, &servers[i]);
     }
+}
+
+/* ---- statistics: SIGUSR1 and SIGALRM ------------------------------------------------ */
+
+/*
+ * Each server's counters belong to its thread, so each adds its own into these
+ * sums on its own loop (reactor_post); the last to do so prints the line. A
+ * SIGUSR1 that comes while a report is being gathered is dropped.
+ */
+static struct {
+    /* busy is cleared only once the sums are taken: a report started sooner would
+     * add into sums the last server is still reading. */
+    atomic_int busy, pending; /* a report is under way; the servers yet to add theirs */
+    atomic_ullong open, accepted, requests, refused, shed;
+    unsigned long long alarms; /* servers[0]'s loop only: where signals are watched */
+    atomic_ullong alarms_shown;
+} stats;
+
+static void stats_done(void)
+{
+    if (atomic_fetch_sub(&stats.pending, 1) != 1)
+        return;
+    unsigned long long open = atomic_exchange(&stats.open, 0);
+    unsigned long long accepted = atomic_exchange(&stats.accepted, 0);
+    unsigned long long requests = atomic_exchange(&stats.requests, 0);
+    unsigned long long refused = atomic_exchange(&stats.refused, 0);
+    unsigned long long shed = atomic_exchange(&stats.shed, 0);
+    unsigned long long alarms = atomic_load(&stats.alarms_shown);
+    atomic_store(&stats.busy, 0);
+    fprintf(stderr,
+            "reactor-httpd: stats: %llu open, %llu accepted, %llu requests, %llu refused, "
+            "%llu shed, %llu alarms ignored\n",
+            open, accepted, requests, refused, shed, alarms);
+}
+
+static void stats_add(reactor_t *r, void *data)
+{
+    const struct server *s = data;
+    (void)r;
+    atomic_fetch_add(&stats.open, (unsigned long long)s->nconns);
+    atomic_fetch_add(&stats.accepted, s->accepted);
+    atomic_fetch_add(&stats.requests, s->requests);
+    atomic_fetch_add(&stats.refused, s->refused);
+    atomic_fetch_add(&stats.shed, s->shed);
+    stats_done();
+}
+
+/* SIGALRM's default action would end the process: a stray alarm (a library's
+ * alarm(2), a mistyped kill) must not take the server down. */
+static void on_stats_signal(reactor_t *r, int signo, void *data)
+{
+    (void)data;
+    if (signo == SIGALRM) {
+        stats.alarms++; /* deliveries between two loop iterations count once */
+        return;
+    }
+    int idle = 0;
+    if (!atomic_compare_exchange_strong(&stats.busy, &idle, 1))
+        return;
+    atomic_store(&stats.pending, nservers);
+    atomic_store(&stats.alarms_shown, stats.alarms);
+    for (int i = 0; i < nservers; i++)
+        if (servers[i].r == r)
+            stats_add(r, &servers[i]);
+        else if (reactor_post(servers[i].r, stats_add, &servers[i]) < 0)
+            stats_done(); /* that thread's numbers are left out rather than read racily */
 }
 
 /* ---- listening -------------------------------------------------------------------- */
@@ -299,6 +371,10 @@ int main(int argc, char **argv)
     int rc = reactor_signal_add(servers[0].r, SIGINT, on_signal, &opt);
     if (rc == 0)
         rc = reactor_signal_add(servers[0].r, SIGTERM, on_signal, &opt);
+    if (rc == 0)
+        rc = reactor_signal_add(servers[0].r, SIGUSR1, on_stats_signal, NULL);
+    if (rc == 0)
+        rc = reactor_signal_add(servers[0].r, SIGALRM, on_stats_signal, NULL);
     if (rc < 0) {
         fprintf(stderr, "reactor-httpd: signals: %s\n", reactor_strerror(rc));
         return 1;

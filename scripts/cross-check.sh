@@ -20,11 +20,13 @@
 #                 on each backend, with a wrapper that starts the server
 #                 under qemu (the servers' pids are then qemu's, whose own
 #                 descriptors the fd checks see too).
-#   http.faults.*, guide.*
-#                 python runs the server's fault tests and the guide's
-#                 programs (examples/guide) as host programs too; unlike
-#                 the two scripts above they are not yet run
-#                 through the qemu wrapper, so they are not run here at all.
+#   http.faults.*, http.load.*, echo.load.*, guide.*
+#                 python runs the servers' fault and load tests and the
+#                 guide's programs (examples/guide) as host programs too;
+#                 unlike the two scripts above they are not yet run
+#                 through the qemu wrapper, so they are not run here at all
+#                 (the load tests' thousands of connections and CPU bounds
+#                 would measure qemu, not the server).
 #   fork.*        qemu-user 7.2 (Debian 12) aborts in the forked child of a
 #                 multithreaded program when the child starts a thread
 #                 ("qemu_plugin_vcpu_init_hook: assertion failed"), before
@@ -47,7 +49,7 @@ s390x) triplet=s390x-linux-gnu debarch=s390x qemu=qemu-s390x ;;
 esac
 arch=$1
 dir=build/cross-$arch
-excluded='^(http\.server|http\.faults|echo\.server|guide|fork)\.'
+excluded='^(http\.server|http\.faults|http\.load|echo\.server|echo\.load|guide|fork)\.'
 
 for tool in "$triplet-gcc" "$qemu"; do
     command -v "$tool" >/dev/null || {

@@ -3,6 +3,10 @@
 #   http.server.BACKEND  reactor-httpd driven by real clients, per backend compiled in
 #   http.faults.BACKEND  reactor-httpd under faults and load: slowloris, thousands of
 #                        keep-alive connections, SIGTERM under load, resets mid-file
+#   http.load.BACKEND    tests/test_load.py: a 2,000-connection keep-alive soak, an
+#                        EMFILE flood under 256 fds, a SIGALRM storm with the SIGUSR1
+#                        statistics line, and a bounded wrk run (scripts/soak.sh --long:
+#                        the 10,000-connection, 30 s soak)
 #   http.fuzz.smoke      with -DREACTOR_FUZZ=ON and clang: the libFuzzer target over
 #                        its seed corpus (a longer run: see the comment below)
 # All traffic is on loopback and every test is bounded in time.
@@ -30,6 +34,10 @@ if(TARGET reactor-httpd)
         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_faults.py
                 $<TARGET_FILE:reactor-httpd> ${b})
       set_tests_properties(http.faults.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
+      add_test(NAME http.load.${b}
+        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_load.py http
+                $<TARGET_FILE:reactor-httpd> ${b})
+      set_tests_properties(http.load.${b} PROPERTIES TIMEOUT 120 LABELS "examples;load;${b}")
     endif()
   endforeach()
 endif()
