@@ -320,12 +320,93 @@ static void child_may_free_without_reinit_after_the_pool_started(void **state)
     close(block_pipe[1]);
 }
 
+/* Posts from another thread after a delay, or raises a signal on that thread. */
+struct later {
+    reactor_t *r;
+    int signo; /* 0: post */
+};
+
+static void *post_or_raise_later(void *arg)
+{
+    struct later *l = arg;
+    svc_sleep_ms(50);
+    if (l->signo) {
+        /* Unblocked here only (the mask came from the loop thread, which blocks
+         * it): raise() is thread-directed, so the handler runs on this thread
+         * and only the self-pipe can reach the loop. */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, l->signo);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        raise(l->signo);
+    } else
+        reactor_post(l->r, post_cb, NULL);
+    return NULL;
+}
+
+/* Blocks in the loop until a post (signo 0) or a signal arrives from another thread; returns the ms
+ * it took. */
+static uint64_t wait_for_wakeup(reactor_t *r, int signo, const int *counter)
+{
+    struct later l = {r, signo};
+    sigset_t set, old;
+    pthread_t t;
+    int before = *counter;
+    /* The loop thread blocks the signal: only the self-pipe can end its wait. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    assert_int_equal(pthread_create(&t, NULL, post_or_raise_later, &l), 0);
+    uint64_t start = svc_now_ms();
+    while (*counter == before && svc_now_ms() - start < 3000)
+        assert_true(reactor_run_once(r, 3000) >= 0);
+    uint64_t took = svc_now_ms() - start;
+    pthread_join(t, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    assert_int_equal(*counter, before + 1);
+    return took;
+}
+
+/*
+ * reactor_free() without reactor_reinit() in a child releases the child's
+ * copy only. On epoll the child still shares the parent's interest list until
+ * reinit, and the entries of the wakeup eventfd and the signal pipe are keyed
+ * by files both processes hold: deleting them there would leave the parent's
+ * loop deaf to posts and to signals caught on other threads.
+ */
+static void child_free_without_reinit_leaves_the_parents_wakeups_armed(void **state)
+{
+    reactor_t *r = *state;
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(reactor_signal_add(r, SIGUSR1, signal_cb, NULL), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        reactor_free(r);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    uint64_t took = wait_for_wakeup(r, 0, &seen.posts);
+    if (took > 1000)
+        fail_msg("a post from a thread woke the parent after %llu ms", (unsigned long long)took);
+    took = wait_for_wakeup(r, SIGUSR1, &seen.signals);
+    if (took > 1000)
+        fail_msg("a signal caught on another thread woke the parent after %llu ms",
+                 (unsigned long long)took);
+    assert_int_equal(reactor_signal_remove(r, SIGUSR1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         SVC_TEST(child_after_fork_and_reinit_uses_every_service),
         SVC_TEST(child_wakeups_are_independent_of_the_parent),
         SVC_TEST(child_may_free_without_reinit_after_the_pool_started),
+        SVC_TEST(child_free_without_reinit_leaves_the_parents_wakeups_armed),
     };
     return cmocka_run_group_tests_name(svc_backend() ? svc_backend() : "default", tests, NULL,
                                        NULL);
