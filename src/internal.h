@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../backends/backend.h"
 #include "reactor.h"
@@ -79,6 +80,7 @@ struct reactor {
     atomic_int wake_pending; /* a wakeup byte is in flight: further wakes are free */
 
     uint64_t now_ms; /* cached CLOCK_MONOTONIC, updated once per iteration */
+    pid_t owner;     /* the process whose kernel object this is: reactor_new or reactor_reinit */
 
     struct rx_services svc; /* timers, signals, posts, work pool: src/services.h */
 };
@@ -97,6 +99,7 @@ void rx_unregister_internal(reactor_t *r, int fd);
 int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max);
 void rx_oneshot_fired(reactor_t *r, int fd, struct rx_fd *e, unsigned reported);
 int rx_rebuild_backend(reactor_t *r);
+void rx_disown_kernel(reactor_t *r);
 
 /* dispatch.c */
 void rx_update_now(reactor_t *r);
