@@ -9,10 +9,10 @@
  * surface as an error from reactor_run or reactor_run_once, and
  * reactor_select may only report it as its documented -EINTR; a ONESHOT
  * re-arm, which reaches the kernel with the very wait the signal interrupts,
- * must not be lost (the chain would stall). Watched
- * through reactor_signal_add, the same storm must coalesce into callbacks
- * that keep coming, never more of them than signals sent, and the self-pipe
- * filling up must neither block the handler nor lose the fact of a signal.
+ * must not be lost (the chain would stall). Watched through
+ * reactor_signal_add, the same storm must coalesce into callbacks that keep
+ * coming, never more of them than signals sent, and the self-pipe filling up
+ * must neither block the handler nor lose the fact of a signal.
  *
  * Failures inside callbacks are recorded, not asserted: a cmocka failure
  * would unwind through the library's dispatch (and leave the itimer and the
@@ -746,6 +746,77 @@ static void two_reactors_on_two_threads_both_see_the_storm(void **state)
     }
 }
 
+/*
+ * Reactors that start and stop watching the signal, and are freed, while the
+ * storm's handler runs on another thread: the handler walks the list of
+ * watching reactors as it changes (signal.c frees a reactor's state only once
+ * no handler is inside the list). The reactor that watches throughout keeps
+ * its callbacks and its traffic, and each newcomer sees the storm.
+ */
+static void reactors_come_and_go_during_a_storm(void **state)
+{
+    (void)state;
+    static struct loop l;
+    atomic_int storm_over;
+    sigset_t set, old;
+    atomic_init(&storm_over, 0);
+    memset(&l, 0, sizeof l);
+    l.r = svc_new_reactor();
+    l.storm_over = &storm_over;
+    atomic_init(&l.drained, 0);
+    chain_open(l.r, &l.c, 10, REACTOR_READ);
+    assert_int_equal(pthread_create(&l.thread, NULL, loop_thread, &l), 0);
+    /* The storm lands on the loop thread; this one churns reactors. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    svc_sleep_ms(20); /* the loop thread watches SIGALRM before the storm starts */
+    uint64_t start = svc_now_ms();
+    itimer_set(ALARM_US);
+    int churned = 0, deaf = 0;
+    while (svc_now_ms() - start < storm_ms()) {
+        struct watch w;
+        watch_init(&w);
+        reactor_t *r = svc_new_reactor();
+        assert_int_equal(reactor_signal_add(r, SIGALRM, watch_cb, &w), 0);
+        uint64_t limit = svc_now_ms() + 1000;
+        while (w.count == 0 && svc_now_ms() < limit)
+            assert_true(reactor_run_once(r, 100) >= 0);
+        deaf += w.count == 0 || w.wrong_thread;
+        if (churned % 2) /* either way out: an explicit remove, or reactor_free's */
+            assert_int_equal(reactor_signal_remove(r, SIGALRM), 0);
+        reactor_free(r);
+        churned++;
+    }
+    struct itimerval off;
+    memset(&off, 0, sizeof off);
+    setitimer(ITIMER_REAL, &off, NULL);
+    atomic_store(&storm_over, 1);
+    uint64_t limit = svc_now_ms() + DRAIN_LIMIT_MS + 1000;
+    while (!atomic_load(&l.drained) && svc_now_ms() < limit)
+        svc_sleep_ms(1);
+    svc_sleep_ms(20);
+    kill(getpid(), SIGALRM);
+    pthread_join(l.thread, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    chain_close(l.r, &l.c);
+    reactor_free(l.r);
+
+    if (l.failed_rc)
+        fail_msg("the loop returned %d", l.failed_rc);
+    chain_check(&l.c);
+    assert_false(l.w.wrong_thread);
+    if (deaf)
+        fail_msg("%d of %d reactors that joined the storm saw no callback in 1 s", deaf, churned);
+    if (l.during == 0 || l.w.max_gap_ms > MAX_GAP_MS || l.tail_gap > MAX_GAP_MS)
+        fail_msg("the steady reactor: %d callbacks, longest gap %llu ms, none in the last %llu ms",
+                 l.during, (unsigned long long)l.w.max_gap_ms, (unsigned long long)l.tail_gap);
+    if (l.w.count != l.last_count + 1)
+        fail_msg("the signal after the storm ran the callback %d times", l.w.count - l.last_count);
+    print_message("# %d reactors came and went; the steady one ran %d callbacks, %d bursts\n",
+                  churned, l.during, l.c.injections);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +826,7 @@ int main(void)
         STORM_TEST(watched_alarm_storm_coalesces_and_keeps_traffic_intact),
         STORM_TEST(deliveries_beyond_a_full_self_pipe_run_one_callback_and_later_ones_still_wake),
         STORM_TEST(two_reactors_on_two_threads_both_see_the_storm),
+        STORM_TEST(reactors_come_and_go_during_a_storm),
     };
     return cmocka_run_group_tests_name(svc_backend() ? svc_backend() : "default", tests, NULL,
                                        NULL);
