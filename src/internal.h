@@ -54,6 +54,7 @@ struct rx_pending {
 struct reactor {
     const struct rx_backend *ops;
     void *state; /* the backend's */
+    pid_t owner; /* the process that made `state` (reactor_new, reactor_reinit) */
 
     struct rx_fd *fds; /* indexed by fd, grown on demand */
     int nfds;          /* capacity of fds */
@@ -80,7 +81,6 @@ struct reactor {
     atomic_int wake_pending; /* a wakeup byte is in flight: further wakes are free */
 
     uint64_t now_ms; /* cached CLOCK_MONOTONIC, updated once per iteration */
-    pid_t owner;     /* the process whose kernel object this is: reactor_new or reactor_reinit */
 
     struct rx_services svc; /* timers, signals, posts, work pool: src/services.h */
 };
