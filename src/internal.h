@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../backends/backend.h"
 #include "reactor.h"
@@ -53,6 +54,7 @@ struct rx_pending {
 struct reactor {
     const struct rx_backend *ops;
     void *state; /* the backend's */
+    pid_t owner; /* the process that made `state` (reactor_new, reactor_reinit) */
 
     struct rx_fd *fds; /* indexed by fd, grown on demand */
     int nfds;          /* capacity of fds */
@@ -97,6 +99,7 @@ void rx_unregister_internal(reactor_t *r, int fd);
 int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max);
 void rx_oneshot_fired(reactor_t *r, int fd, struct rx_fd *e, unsigned reported);
 int rx_rebuild_backend(reactor_t *r);
+void rx_disown_kernel(reactor_t *r);
 
 /* dispatch.c */
 void rx_update_now(reactor_t *r);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -88,6 +89,7 @@ static int rx_init(reactor_t *r, const struct rx_backend *ops)
         free(r->dirty);
         return rc;
     }
+    r->owner = getpid();
     rx_update_now(r);
     return 0;
 }
@@ -124,6 +126,8 @@ reactor_t *reactor_new(const char *backend)
 
 void rx_destroy(reactor_t *r)
 {
+    if (r->owner != getpid()) /* a forked child that skipped reactor_reinit() */
+        rx_disown_kernel(r);
     rx_services_free(r);
     rx_wakeup_close(r);
     r->ops->destroy(r->state);
@@ -169,6 +173,7 @@ int reactor_reinit(reactor_t *r)
     int rc = rx_rebuild_backend(r);
     if (rc < 0)
         return rc;
+    r->owner = getpid();
     rx_wakeup_close(r);
     if ((rc = rx_wakeup_open(r)) < 0)
         return rc;

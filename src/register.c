@@ -320,3 +320,18 @@ int rx_rebuild_backend(reactor_t *r)
     }
     return 0;
 }
+
+/*
+ * In a child of fork(2) that frees the reactor without reactor_reinit(), the
+ * kernel object is the parent's: an epoll set is shared across fork, and its
+ * entries are keyed by (number, open file), files both processes still hold.
+ * Deleting the reactor's own fds from it (the wakeup, the signal pipe) would
+ * remove the parent's entries, and its blocked wait would miss every post and
+ * signal. Forgetting what is armed makes the frees that follow skip the
+ * kernel; the child's copy of the descriptor is simply closed.
+ */
+void rx_disown_kernel(reactor_t *r)
+{
+    for (int fd = 0; fd < r->nfds; fd++)
+        r->fds[fd].kernel = 0;
+}

@@ -17,6 +17,18 @@
 
 #include "reactor.h"
 
+/* Built with ASan or TSan: tests scale their counts and durations down. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SVC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SVC_SANITIZED 1
+#endif
+#endif
+#ifndef SVC_SANITIZED
+#define SVC_SANITIZED 0
+#endif
+
 static inline const char *svc_backend(void)
 {
     const char *b = getenv("RX_TEST_BACKEND");
