@@ -146,22 +146,24 @@ struct sleep_job {
     int ms, minor, keep_alive, head;
 };
 
-static uint64_t monotonic_ms(void)
+static uint64_t monotonic_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* On a pool thread: a blocking sleep, in slices so that a server exit need not wait for it. */
+/* On a pool thread: a blocking sleep, in slices so that a server exit need not wait for it.
+ * Counted in nanoseconds: whole milliseconds, truncated at both ends, let it
+ * end up to 1 ms early, and a client timing two sleeps in a row saw it. */
 static void sleep_work(void *data)
 {
     struct sleep_job *j = data;
-    uint64_t end = monotonic_ms() + (uint64_t)j->ms;
-    for (uint64_t now = monotonic_ms(); now < end && !atomic_load(j->abandon);
-         now = monotonic_ms()) {
-        uint64_t step = end - now < 50 ? end - now : 50;
-        struct timespec ts = {0, (long)step * 1000000L};
+    uint64_t end = monotonic_ns() + (uint64_t)j->ms * 1000000u;
+    for (uint64_t now = monotonic_ns(); now < end && !atomic_load(j->abandon);
+         now = monotonic_ns()) {
+        uint64_t step = end - now < 50000000u ? end - now : 50000000u;
+        struct timespec ts = {0, (long)step};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
             ;
     }
