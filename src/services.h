@@ -76,9 +76,11 @@ struct rx_post_node {
 };
 
 struct rx_posts {
-    pthread_mutex_t lock; /* guards head/tail: reactor_post() is called from any thread */
+    pthread_mutex_t lock; /* guards the rest: reactor_post() is called from any thread */
     struct rx_post_node *head, *tail;
-    atomic_size_t queued; /* read without the lock by rx_services_alive() */
+    struct rx_post_node *spare; /* nodes that ran, kept for the next posts */
+    atomic_uint nspare;         /* written under the lock; a post peeks without it */
+    atomic_int queued;          /* 1 while head != NULL; read without the lock */
 };
 
 /* ---- Work pool (src/work.c) ----------------------------------------------- */
