@@ -36,16 +36,33 @@ enum rx_feature {
     RX_FEAT_TAGGED_ONCE = 1u << 4,
 };
 
-/* One readiness report from a backend. */
+/*
+ * One readiness report from a backend. `events` is in the backend's own bits,
+ * which the core turns into REACTOR_READ | REACTOR_WRITE through the
+ * backend's evmap: so a backend whose kernel writes records of this very
+ * layout (epoll on x86-64) hands the kernel's array over untouched, with no
+ * pass over it before dispatch. The field order follows struct epoll_event
+ * there: events, then data.u64 = tag << 32 | fd.
+ */
 struct rx_ready {
+    uint32_t events; /* evmap[events & RX_EVMAP_MASK] is what became ready */
     int fd;
-    unsigned events; /* REACTOR_READ | REACTOR_WRITE; hang-ups and errors map onto these */
-    uint32_t tag;    /* the tag given to change(); 0 if the backend cannot carry one */
+    uint32_t tag; /* the tag given to change(); 0 if the backend cannot carry one */
 };
+
+/* A backend's reported bits above these are ignored. */
+#define RX_EVMAP_MASK 31u
+/*
+ * The evmap of backends that report REACTOR_READ | REACTOR_WRITE themselves
+ * (poll, select, kqueue): each index maps to its own READ and WRITE bits.
+ */
+extern const unsigned char rx_evmap_reactor[RX_EVMAP_MASK + 1];
 
 struct rx_backend {
     const char *name;
     unsigned features; /* enum rx_feature */
+    /* REACTOR_READ | REACTOR_WRITE for each value of rx_ready.events & RX_EVMAP_MASK. */
+    const unsigned char *evmap;
 
     /* Allocates the backend state and its kernel object. Returns 0 or -errno. */
     int (*create)(void **state);

@@ -362,6 +362,7 @@ static int rx_kqueue_fd(const void *state)
 const struct rx_backend rx_backend_kqueue = {
     .name = "kqueue",
     .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FILTER,
+    .evmap = rx_evmap_reactor,
     .create = rx_kqueue_create,
     .destroy = rx_kqueue_destroy,
     .change = rx_kqueue_change,

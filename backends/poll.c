@@ -150,6 +150,7 @@ static int rx_poll_fd(const void *state)
 const struct rx_backend rx_backend_poll = {
     .name = "poll",
     .features = RX_FEAT_TAGGED_ONCE,
+    .evmap = rx_evmap_reactor,
     .create = rx_poll_create,
     .destroy = rx_poll_destroy,
     .change = rx_poll_change,

@@ -159,6 +159,7 @@ static int rx_select_fd(const void *state)
 const struct rx_backend rx_backend_select = {
     .name = "select",
     .features = RX_FEAT_TAGGED_ONCE,
+    .evmap = rx_evmap_reactor,
     .create = rx_select_create,
     .destroy = rx_select_destroy,
     .change = rx_select_change,

@@ -17,6 +17,13 @@
 
 #include "internal.h"
 
+#define RX_EVMAP_REACTOR4(e) (e) & 3u, ((e) + 1) & 3u, ((e) + 2) & 3u, ((e) + 3) & 3u
+const unsigned char rx_evmap_reactor[RX_EVMAP_MASK + 1] = {
+    RX_EVMAP_REACTOR4(0),  RX_EVMAP_REACTOR4(4),  RX_EVMAP_REACTOR4(8),  RX_EVMAP_REACTOR4(12),
+    RX_EVMAP_REACTOR4(16), RX_EVMAP_REACTOR4(20), RX_EVMAP_REACTOR4(24), RX_EVMAP_REACTOR4(28),
+};
+_Static_assert((REACTOR_READ | REACTOR_WRITE) == 3u, "READ and WRITE are the two low bits");
+
 void rx_update_now(reactor_t *r)
 {
     struct timespec ts;
@@ -41,7 +48,7 @@ static int rx_collect_one(reactor_t *r, const struct rx_ready *rd, struct rx_pen
             r->rebuild = 1;
         return 0;
     }
-    unsigned ev = rd->events & e->events & RX_EVENT_MASK;
+    unsigned ev = r->ops->evmap[rd->events & RX_EVMAP_MASK] & e->events;
     if (e->mark) { /* second report for this fd in one batch (kqueue's two filters) */
         out[e->mark - 1].events |= ev;
         if (e->flags & RX_FD_FIRED)
@@ -136,10 +143,10 @@ static int rx_dispatch(reactor_t *r, int n)
         struct rx_pending p = r->batch[i];
         const struct rx_fd *e = &r->fds[p.fd];
         unsigned ev = p.events & e->events;
-        if (e->gen != p.gen || !ev || !e->cb)
+        if (e->gen != p.gen || !ev)
             continue;
+        ran += e->flags & RX_FD_COUNTED;
         e->cb(r, p.fd, ev, e->data);
-        ran++;
     }
     return ran;
 }
@@ -149,17 +156,48 @@ static int rx_dispatch(reactor_t *r, int n)
  * the generation it was armed for, the tag already is the stamp the
  * stale-event rule compares, so the reports are dispatched straight from the
  * backend's array, without building, merging and clearing a batch. It is
- * taken only when nothing needs the whole batch seen before the first
- * callback: no refused change to report, and no ONESHOT registration (its
- * disarming must be recorded before a callback may re-arm it).
+ * taken unless a refused change must be reported first.
  */
 static int rx_can_dispatch_direct(const reactor_t *r)
 {
-    return (r->ops->features & RX_FEAT_TAGGED_ONCE) && r->noneshot == 0;
+    return (r->ops->features & RX_FEAT_TAGGED_ONCE) != 0;
 }
 
+/*
+ * Before the first callback of a direct batch, records each ONESHOT
+ * registration it reports as fired: the kernel disarmed it already, and a
+ * callback that re-arms another fd of the batch with reactor_modify() must
+ * find it fired, or the modify would be taken for a no-op. A report for a
+ * registration that had fired before this wait is its second: emptied.
+ * Only runs while some registration is ONESHOT.
+ */
+static void rx_record_oneshots(reactor_t *r, int n)
+{
+    const unsigned char *evmap = r->ops->evmap;
+    for (int i = 0; i < n; i++) {
+        struct rx_ready *rd = &r->ready[i];
+        struct rx_fd *e = &r->fds[rd->fd];
+        if (rd->tag != e->gen || !(e->events & REACTOR_ONESHOT))
+            continue;
+        unsigned ev = evmap[rd->events & RX_EVMAP_MASK] & e->events;
+        if (e->flags & RX_FD_FIRED)
+            rd->events = 0;
+        else if (ev)
+            rx_oneshot_fired(r, rd->fd, e, ev);
+    }
+}
+
+/*
+ * The loop every event goes through, kept to what it must do: one fd-table
+ * slot read, the staleness test first (a stale report's slot says nothing
+ * else of use), the events mapped and masked with the current registration.
+ * The slot's callback is never NULL (register.c puts a no-op there) and
+ * whether a call counts is a flag set at registration, so neither costs a
+ * test here.
+ */
 static int rx_dispatch_direct(reactor_t *r, int n)
 {
+    const unsigned char *evmap = r->ops->evmap;
     int ran = 0;
     for (int i = 0; i < n; i++) {
         /* Re-read r->ready and r->fds each time: a callback may grow them. A
@@ -175,14 +213,13 @@ static int rx_dispatch_direct(reactor_t *r, int n)
                 r->rebuild = 1;
             continue;
         }
-        unsigned ev = rd->events & e->events; /* rd->events holds only READ and WRITE */
-        reactor_cb cb = e->cb;
-        if (!ev || !cb)
+        /* Empty when a callback of this batch dropped what was reported (the
+         * kernel is told before the next wait). */
+        unsigned ev = evmap[rd->events & RX_EVMAP_MASK] & e->events;
+        if (!ev)
             continue;
-        /* The reactor's own fds are bookkeeping, not callbacks the caller counts. */
-        int counted = !(e->flags & RX_FD_INTERNAL);
-        cb(r, fd, ev, e->data);
-        ran += counted;
+        ran += e->flags & RX_FD_COUNTED; /* read first: the callback may unregister */
+        e->cb(r, fd, ev, e->data);
     }
     return ran;
 }
@@ -218,6 +255,8 @@ static int rx_run_once(reactor_t *r, int timeout_ms, int *freed)
     rx_update_now(r);
     r->dispatching++;
     r->batch_seq++;
+    if (direct && r->noneshot)
+        rx_record_oneshots(r, n);
     int ran = direct ? rx_dispatch_direct(r, n) : rx_dispatch(r, n);
     if (!rx_services_idle(r))
         ran += rx_services_run(r);

@@ -20,10 +20,14 @@
 
 /* rx_fd.flags */
 enum {
-    RX_FD_USED = 1u << 0,     /* a registration lives here */
-    RX_FD_INTERNAL = 1u << 1, /* the reactor's own fd (wakeup, signals): invisible to the API */
-    RX_FD_DIRTY = 1u << 2, /* queued in reactor.dirty: kernel state to reconcile before the wait */
-    RX_FD_FIRED = 1u << 3, /* a ONESHOT registration that fired: disarmed until modified */
+    /* A call of this slot's callback is one the caller counts (reactor_run_once's
+     * result): a user registration with a callback of its own. Bit 0, so that
+     * dispatch adds `flags & RX_FD_COUNTED` as it is. */
+    RX_FD_COUNTED = 1u << 0,
+    RX_FD_USED = 1u << 1,     /* a registration lives here */
+    RX_FD_INTERNAL = 1u << 2, /* the reactor's own fd (wakeup, signals): invisible to the API */
+    RX_FD_DIRTY = 1u << 3, /* queued in reactor.dirty: kernel state to reconcile before the wait */
+    RX_FD_FIRED = 1u << 4, /* a ONESHOT registration that fired: disarmed until modified */
 };
 
 /*
@@ -31,7 +35,7 @@ enum {
  * event (gen, events, flags, cb, data) are kept together in 32 bytes.
  */
 struct rx_fd {
-    reactor_cb cb;
+    reactor_cb cb; /* never NULL in a used slot: rx_cb_none stands for "no callback" */
     void *data;
     uint32_t gen;   /* registration generation; 0 = never used. Also the kernel tag. */
     uint32_t mark;  /* batch merge: slot + 1 in the batch being collected, 0 = not in it */
@@ -94,6 +98,7 @@ static inline struct rx_fd *rx_fd_get(const reactor_t *r, int fd)
 int rx_ready_reserve(reactor_t *r, int n);
 
 /* register.c */
+void rx_cb_none(reactor_t *r, int fd, unsigned events, void *data);
 int rx_register_internal(reactor_t *r, int fd, reactor_cb cb, void *data);
 void rx_unregister_internal(reactor_t *r, int fd);
 int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max);

@@ -40,6 +40,30 @@ static unsigned rx_armed(const struct rx_fd *e)
     return (e->kernel & RX_EVENT_MASK) ? (e->kernel & RX_ALL_FLAGS) : 0;
 }
 
+/*
+ * The callback of a registration made without one (a caller of
+ * reactor_select()): dispatch calls it rather than testing every slot for
+ * NULL, and RX_FD_COUNTED stays clear so the call is not counted.
+ */
+void rx_cb_none(reactor_t *r, int fd, unsigned events, void *data)
+{
+    (void)r;
+    (void)fd;
+    (void)events;
+    (void)data;
+}
+
+/* Stores a registration's callback, and whether its calls count (see RX_FD_COUNTED). */
+static void rx_set_cb(struct rx_fd *e, reactor_cb cb, void *data)
+{
+    e->cb = cb ? cb : rx_cb_none;
+    e->data = data;
+    if (cb && !(e->flags & RX_FD_INTERNAL))
+        e->flags |= RX_FD_COUNTED;
+    else
+        e->flags &= (uint8_t)~RX_FD_COUNTED;
+}
+
 static uint32_t rx_next_gen(reactor_t *r)
 {
     if (++r->last_gen == 0) /* 0 means "no registration": skip it on wrap-around */
@@ -104,10 +128,9 @@ static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *da
         return rc;
     }
     e->events = (uint8_t)events;
-    e->cb = cb;
-    e->data = data;
     /* A stale entry for this fd may still sit in r->dirty: without the flag it is skipped. */
     e->flags = (uint8_t)(RX_FD_USED | flags);
+    rx_set_cb(e, cb, data);
     e->touched = r->batch_seq;
     if (flags & RX_FD_INTERNAL)
         r->ninternal++;
@@ -138,7 +161,7 @@ static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
     e->events = 0;
     e->kernel = 0;
     e->flags = 0;
-    e->cb = NULL;
+    e->cb = rx_cb_none;
     e->data = NULL;
     return 0;
 }
@@ -179,8 +202,7 @@ int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *d
         e->events = (uint8_t)events;
         e->flags &= (uint8_t)~RX_FD_FIRED;
     }
-    e->cb = cb;
-    e->data = data;
+    rx_set_cb(e, cb, data);
     return 0;
 }
 
@@ -204,7 +226,7 @@ int reactor_get(const reactor_t *r, int fd, unsigned *events, reactor_cb *cb, vo
     if (events)
         *events = e->events;
     if (cb)
-        *cb = e->cb;
+        *cb = e->cb == rx_cb_none ? NULL : e->cb;
     if (data)
         *data = e->data;
     return 0;
