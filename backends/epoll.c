@@ -12,9 +12,9 @@
  *  - EPOLLERR and EPOLLHUP are always reported whatever was asked; they map to
  *    both READ and WRITE and the core keeps what the fd registered.
  *  - READ asks for EPOLLIN alone: a peer's shutdown already makes the fd
- *    readable (EPOLLRDHUP never comes without EPOLLIN), and asking for no
- *    more than the five low bits lets the reported bits index the core's
- *    evmap as they are.
+ *    readable (EPOLLRDHUP never comes without EPOLLIN). Everything that can
+ *    then be reported (IN, OUT, ERR, HUP) sits in the low byte of the events
+ *    word, the byte the core's evmap is indexed by.
  *  - Regular files and directories are refused with EPERM: passed through.
  */
 #include <errno.h>
@@ -98,21 +98,16 @@ static int rx_epoll_change(void *state, int fd, unsigned old, unsigned want, uin
 }
 
 /*
- * REACTOR_* for each combination of the five low epoll bits, the only ones
- * that can be reported for what rx_epoll_change asks: READ for EPOLLIN (and
- * EPOLLPRI), WRITE for EPOLLOUT, both for EPOLLERR and EPOLLHUP.
+ * REACTOR_* for each value of the low byte of the reported bits: READ for
+ * EPOLLIN (and EPOLLPRI), WRITE for EPOLLOUT, both for EPOLLERR and EPOLLHUP.
+ * For what rx_epoll_change asks, nothing else can be reported.
  */
 #define RX_EPOLL_MAP(e)                                                                            \
     (((e) & (EPOLLIN | EPOLLPRI | EPOLLERR | EPOLLHUP) ? REACTOR_READ : 0u) |                      \
      ((e) & (EPOLLOUT | EPOLLERR | EPOLLHUP) ? REACTOR_WRITE : 0u))
-#define RX_EPOLL_MAP4(e)                                                                           \
-    RX_EPOLL_MAP(e), RX_EPOLL_MAP((e) + 1), RX_EPOLL_MAP((e) + 2), RX_EPOLL_MAP((e) + 3)
-static const unsigned char rx_epoll_map[RX_EVMAP_MASK + 1] = {
-    RX_EPOLL_MAP4(0),  RX_EPOLL_MAP4(4),  RX_EPOLL_MAP4(8),  RX_EPOLL_MAP4(12),
-    RX_EPOLL_MAP4(16), RX_EPOLL_MAP4(20), RX_EPOLL_MAP4(24), RX_EPOLL_MAP4(28),
-};
-_Static_assert((EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP) == RX_EVMAP_MASK,
-               "EPOLLIN..EPOLLHUP are the five low bits");
+static const unsigned char rx_epoll_map[RX_EVMAP_SIZE] = {RX_EVMAP_TABLE(RX_EPOLL_MAP)};
+_Static_assert((EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP) < RX_EVMAP_SIZE,
+               "the bits epoll reports here fit the evmap");
 
 static int rx_epoll_wait(void *state, int timeout_ms, struct rx_ready *out, int max)
 {
@@ -133,7 +128,7 @@ static int rx_epoll_wait(void *state, int timeout_ms, struct rx_ready *out, int 
     if (n < 0)
         return -errno;
     for (int i = 0; i < n; i++) {
-        out[i].events = ep->evs[i].events;
+        out[i].events = (uint8_t)ep->evs[i].events; /* the evmap reads the low byte */
         out[i].fd = (int)(uint32_t)ep->evs[i].data.u64;
         out[i].tag = (uint32_t)(ep->evs[i].data.u64 >> 32);
     }

@@ -296,7 +296,7 @@ static int rx_kq_report(const struct kevent *e, struct rx_ready *out)
     if (e->flags & EV_ERROR)
         out->events = REACTOR_READ | REACTOR_WRITE;
     else
-        out->events = rx_kq_event_of(e->filter);
+        out->events = (uint8_t)rx_kq_event_of(e->filter);
     return 1;
 }
 

@@ -133,7 +133,7 @@ static int rx_poll_wait(void *state, int timeout_ms, struct rx_ready *out, int m
         if (!p->pfds[i].revents)
             continue;
         out[count].fd = p->pfds[i].fd;
-        out[count].events = rx_poll_events(p->pfds[i].revents);
+        out[count].events = (uint8_t)rx_poll_events(p->pfds[i].revents);
         out[count].tag = p->tags[i];
         count++;
         p->cursor = i + 1;

@@ -142,7 +142,7 @@ static int rx_select_wait(void *state, int timeout_ms, struct rx_ready *out, int
             continue;
         n -= (ev & REACTOR_READ ? 1 : 0) + (ev & REACTOR_WRITE ? 1 : 0);
         out[count].fd = fd;
-        out[count].events = ev;
+        out[count].events = (uint8_t)ev;
         out[count].tag = s->tag[fd];
         count++;
         s->cursor = fd + 1;
