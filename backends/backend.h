@@ -36,16 +36,45 @@ enum rx_feature {
     RX_FEAT_TAGGED_ONCE = 1u << 4,
 };
 
-/* One readiness report from a backend. */
+/*
+ * One readiness report from a backend. `events` is in the backend's own bits,
+ * which the core turns into REACTOR_READ | REACTOR_WRITE through the
+ * backend's evmap: so a backend whose kernel writes records of this very
+ * layout (epoll on x86-64) hands the kernel's array over untouched, with no
+ * pass over it before dispatch. The layout follows struct epoll_event there:
+ * its 32-bit events word, of which only the low byte (the first, on a
+ * little-endian machine) is read, then data.u64 = tag << 32 | fd.
+ */
 struct rx_ready {
+    uint8_t events;    /* evmap[events] is what became ready */
+    uint8_t unused[3]; /* the rest of epoll's events word, when written in place */
     int fd;
-    unsigned events; /* REACTOR_READ | REACTOR_WRITE; hang-ups and errors map onto these */
-    uint32_t tag;    /* the tag given to change(); 0 if the backend cannot carry one */
+    uint32_t tag; /* the tag given to change(); 0 if the backend cannot carry one */
 };
+
+/* An evmap has an entry for each value of rx_ready.events. */
+#define RX_EVMAP_SIZE 256
+/* The initializer of an evmap: MAP(e) for e = 0 .. 255. */
+#define RX_EVMAP_4(MAP, e) MAP(e), MAP((e) + 1), MAP((e) + 2), MAP((e) + 3)
+#define RX_EVMAP_16(MAP, e)                                                                        \
+    RX_EVMAP_4(MAP, e), RX_EVMAP_4(MAP, (e) + 4), RX_EVMAP_4(MAP, (e) + 8),                        \
+        RX_EVMAP_4(MAP, (e) + 12)
+#define RX_EVMAP_64(MAP, e)                                                                        \
+    RX_EVMAP_16(MAP, e), RX_EVMAP_16(MAP, (e) + 16), RX_EVMAP_16(MAP, (e) + 32),                   \
+        RX_EVMAP_16(MAP, (e) + 48)
+#define RX_EVMAP_TABLE(MAP)                                                                        \
+    RX_EVMAP_64(MAP, 0), RX_EVMAP_64(MAP, 64), RX_EVMAP_64(MAP, 128), RX_EVMAP_64(MAP, 192)
+/*
+ * The evmap of backends that report REACTOR_READ | REACTOR_WRITE themselves
+ * (poll, select, kqueue): each value maps to its own READ and WRITE bits.
+ */
+extern const unsigned char rx_evmap_reactor[RX_EVMAP_SIZE];
 
 struct rx_backend {
     const char *name;
     unsigned features; /* enum rx_feature */
+    /* REACTOR_READ | REACTOR_WRITE for each value of rx_ready.events. */
+    const unsigned char *evmap;
 
     /* Allocates the backend state and its kernel object. Returns 0 or -errno. */
     int (*create)(void **state);

@@ -11,18 +11,40 @@
  *    EPOLL_CTL_MOD, not ADD (RX_FEAT_ONESHOT_FD).
  *  - EPOLLERR and EPOLLHUP are always reported whatever was asked; they map to
  *    both READ and WRITE and the core keeps what the fd registered.
+ *  - READ asks for EPOLLIN alone: a peer's shutdown already makes the fd
+ *    readable (EPOLLRDHUP never comes without EPOLLIN). Everything that can
+ *    then be reported (IN, OUT, ERR, HUP) sits in the low byte of the events
+ *    word, the byte the core's evmap is indexed by.
  *  - Regular files and directories are refused with EPERM: passed through.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include "backend.h"
 
+/*
+ * Whether struct epoll_event is laid out as struct rx_ready (x86-64, where it
+ * is packed: events, then data.u64 with fd in its low half): epoll_wait then
+ * writes the core's reports itself. Elsewhere (aarch64 pads data to offset 8,
+ * s390x is big-endian) the kernel's array is copied into the reports.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RX_EPOLL_LE 1
+#else
+#define RX_EPOLL_LE 0
+#endif
+#define RX_EPOLL_IN_PLACE                                                                          \
+    (RX_EPOLL_LE && sizeof(struct epoll_event) == sizeof(struct rx_ready) &&                       \
+     offsetof(struct epoll_event, events) == offsetof(struct rx_ready, events) &&                  \
+     offsetof(struct epoll_event, data) == offsetof(struct rx_ready, fd) &&                        \
+     offsetof(struct rx_ready, tag) == offsetof(struct rx_ready, fd) + 4)
+
 struct rx_epoll {
     int epfd;
-    int cap; /* of evs */
+    int cap; /* of evs, used only when the reports cannot be written in place */
     struct epoll_event *evs;
 };
 
@@ -56,8 +78,8 @@ static int rx_epoll_change(void *state, int fd, unsigned old, unsigned want, uin
     struct epoll_event ev = {0};
     if (!want)
         return epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
-    ev.events = ((want & REACTOR_READ) ? EPOLLIN | EPOLLRDHUP : 0u) |
-                ((want & REACTOR_WRITE) ? EPOLLOUT : 0u) | ((want & REACTOR_EDGE) ? EPOLLET : 0u) |
+    ev.events = ((want & REACTOR_READ) ? EPOLLIN : 0u) | ((want & REACTOR_WRITE) ? EPOLLOUT : 0u) |
+                ((want & REACTOR_EDGE) ? EPOLLET : 0u) |
                 ((want & REACTOR_ONESHOT) ? EPOLLONESHOT : 0u);
     ev.data.u64 = (uint64_t)tag << 32 | (uint32_t)fd;
     int op = (old & RX_IN_KERNEL) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
@@ -76,25 +98,25 @@ static int rx_epoll_change(void *state, int fd, unsigned old, unsigned want, uin
 }
 
 /*
- * REACTOR_* for each combination of the low epoll bits: READ for EPOLLIN and
- * EPOLLPRI, WRITE for EPOLLOUT, both for EPOLLERR and EPOLLHUP. EPOLLRDHUP
- * (a high bit) is tested apart.
+ * REACTOR_* for each value of the low byte of the reported bits: READ for
+ * EPOLLIN (and EPOLLPRI), WRITE for EPOLLOUT, both for EPOLLERR and EPOLLHUP.
+ * For what rx_epoll_change asks, nothing else can be reported.
  */
-#define RX_EPOLL_MAPPED (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP)
 #define RX_EPOLL_MAP(e)                                                                            \
     (((e) & (EPOLLIN | EPOLLPRI | EPOLLERR | EPOLLHUP) ? REACTOR_READ : 0u) |                      \
      ((e) & (EPOLLOUT | EPOLLERR | EPOLLHUP) ? REACTOR_WRITE : 0u))
-#define RX_EPOLL_MAP4(e)                                                                           \
-    RX_EPOLL_MAP(e), RX_EPOLL_MAP((e) + 1), RX_EPOLL_MAP((e) + 2), RX_EPOLL_MAP((e) + 3)
-static const unsigned char rx_epoll_map[RX_EPOLL_MAPPED + 1] = {
-    RX_EPOLL_MAP4(0),  RX_EPOLL_MAP4(4),  RX_EPOLL_MAP4(8),  RX_EPOLL_MAP4(12),
-    RX_EPOLL_MAP4(16), RX_EPOLL_MAP4(20), RX_EPOLL_MAP4(24), RX_EPOLL_MAP4(28),
-};
-_Static_assert(RX_EPOLL_MAPPED == 31, "EPOLLIN..EPOLLHUP are the five low bits");
+static const unsigned char rx_epoll_map[RX_EVMAP_SIZE] = {RX_EVMAP_TABLE(RX_EPOLL_MAP)};
+_Static_assert((EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP) < RX_EVMAP_SIZE,
+               "the bits epoll reports here fit the evmap");
 
 static int rx_epoll_wait(void *state, int timeout_ms, struct rx_ready *out, int max)
 {
     struct rx_epoll *ep = state;
+    if (RX_EPOLL_IN_PLACE) {
+        /* The kernel writes the reports: nothing here runs per event. */
+        int n = epoll_wait(ep->epfd, (struct epoll_event *)(void *)out, max, timeout_ms);
+        return n < 0 ? -errno : n;
+    }
     if (max > ep->cap) { /* grows with the number of registrations, not per call */
         struct epoll_event *evs = realloc(ep->evs, (size_t)max * sizeof *evs);
         if (!evs)
@@ -106,12 +128,9 @@ static int rx_epoll_wait(void *state, int timeout_ms, struct rx_ready *out, int 
     if (n < 0)
         return -errno;
     for (int i = 0; i < n; i++) {
-        uint32_t e = ep->evs[i].events;
+        out[i].events = (uint8_t)ep->evs[i].events; /* the evmap reads the low byte */
         out[i].fd = (int)(uint32_t)ep->evs[i].data.u64;
         out[i].tag = (uint32_t)(ep->evs[i].data.u64 >> 32);
-        /* One OR of two tests, not five: this runs for every event. */
-        unsigned rdhup = (e & EPOLLRDHUP) ? REACTOR_READ : 0u;
-        out[i].events = rx_epoll_map[e & RX_EPOLL_MAPPED] | rdhup;
     }
     return n;
 }
@@ -124,6 +143,7 @@ static int rx_epoll_fd(const void *state)
 const struct rx_backend rx_backend_epoll = {
     .name = "epoll",
     .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FD | RX_FEAT_REBUILD_ON_STALE | RX_FEAT_TAGGED_ONCE,
+    .evmap = rx_epoll_map,
     .create = rx_epoll_create,
     .destroy = rx_epoll_destroy,
     .change = rx_epoll_change,

@@ -296,7 +296,7 @@ static int rx_kq_report(const struct kevent *e, struct rx_ready *out)
     if (e->flags & EV_ERROR)
         out->events = REACTOR_READ | REACTOR_WRITE;
     else
-        out->events = rx_kq_event_of(e->filter);
+        out->events = (uint8_t)rx_kq_event_of(e->filter);
     return 1;
 }
 
@@ -362,6 +362,7 @@ static int rx_kqueue_fd(const void *state)
 const struct rx_backend rx_backend_kqueue = {
     .name = "kqueue",
     .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FILTER,
+    .evmap = rx_evmap_reactor,
     .create = rx_kqueue_create,
     .destroy = rx_kqueue_destroy,
     .change = rx_kqueue_change,

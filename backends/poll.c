@@ -133,7 +133,7 @@ static int rx_poll_wait(void *state, int timeout_ms, struct rx_ready *out, int m
         if (!p->pfds[i].revents)
             continue;
         out[count].fd = p->pfds[i].fd;
-        out[count].events = rx_poll_events(p->pfds[i].revents);
+        out[count].events = (uint8_t)rx_poll_events(p->pfds[i].revents);
         out[count].tag = p->tags[i];
         count++;
         p->cursor = i + 1;
@@ -150,6 +150,7 @@ static int rx_poll_fd(const void *state)
 const struct rx_backend rx_backend_poll = {
     .name = "poll",
     .features = RX_FEAT_TAGGED_ONCE,
+    .evmap = rx_evmap_reactor,
     .create = rx_poll_create,
     .destroy = rx_poll_destroy,
     .change = rx_poll_change,

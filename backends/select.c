@@ -142,7 +142,7 @@ static int rx_select_wait(void *state, int timeout_ms, struct rx_ready *out, int
             continue;
         n -= (ev & REACTOR_READ ? 1 : 0) + (ev & REACTOR_WRITE ? 1 : 0);
         out[count].fd = fd;
-        out[count].events = ev;
+        out[count].events = (uint8_t)ev;
         out[count].tag = s->tag[fd];
         count++;
         s->cursor = fd + 1;
@@ -159,6 +159,7 @@ static int rx_select_fd(const void *state)
 const struct rx_backend rx_backend_select = {
     .name = "select",
     .features = RX_FEAT_TAGGED_ONCE,
+    .evmap = rx_evmap_reactor,
     .create = rx_select_create,
     .destroy = rx_select_destroy,
     .change = rx_select_change,

@@ -17,11 +17,13 @@
 
 #include "internal.h"
 
+#define RX_EVMAP_REACTOR(e) ((e) & (REACTOR_READ | REACTOR_WRITE))
+const unsigned char rx_evmap_reactor[RX_EVMAP_SIZE] = {RX_EVMAP_TABLE(RX_EVMAP_REACTOR)};
+_Static_assert((REACTOR_READ | REACTOR_WRITE) == 3u, "READ and WRITE are the two low bits");
+
 void rx_update_now(reactor_t *r)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    r->now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    clock_gettime(CLOCK_MONOTONIC, &r->now);
 }
 
 /*
@@ -41,7 +43,7 @@ static int rx_collect_one(reactor_t *r, const struct rx_ready *rd, struct rx_pen
             r->rebuild = 1;
         return 0;
     }
-    unsigned ev = rd->events & e->events & RX_EVENT_MASK;
+    unsigned ev = r->ops->evmap[rd->events] & e->events;
     if (e->mark) { /* second report for this fd in one batch (kqueue's two filters) */
         out[e->mark - 1].events |= ev;
         if (e->flags & RX_FD_FIRED)
@@ -72,6 +74,11 @@ static int rx_prepare(reactor_t *r, struct rx_pending *out, int max)
 {
     if (r->rebuild) {
         int rc = rx_rebuild_backend(r);
+        if (rc < 0)
+            return rc;
+    }
+    if (r->count + r->ninternal > r->ready_cap) { /* registered by callbacks (see rx_add) */
+        int rc = rx_ready_reserve(r, r->count + r->ninternal);
         if (rc < 0)
             return rc;
     }
@@ -149,40 +156,89 @@ static int rx_dispatch(reactor_t *r, int n)
  * the generation it was armed for, the tag already is the stamp the
  * stale-event rule compares, so the reports are dispatched straight from the
  * backend's array, without building, merging and clearing a batch. It is
- * taken only when nothing needs the whole batch seen before the first
- * callback: no refused change to report, and no ONESHOT registration (its
- * disarming must be recorded before a callback may re-arm it).
+ * taken unless a refused change must be reported first.
  */
 static int rx_can_dispatch_direct(const reactor_t *r)
 {
-    return (r->ops->features & RX_FEAT_TAGGED_ONCE) && r->noneshot == 0;
+    return (r->ops->features & RX_FEAT_TAGGED_ONCE) != 0;
 }
 
+/*
+ * Before the first callback of a direct batch, records each ONESHOT
+ * registration it reports as fired: the kernel disarmed it already, and a
+ * callback that re-arms another fd of the batch with reactor_modify() must
+ * find it fired, or the modify would be taken for a no-op. A report for a
+ * registration that had fired before this wait is its second: emptied.
+ * Only runs while some registration is ONESHOT.
+ */
+static void rx_record_oneshots(reactor_t *r, int n)
+{
+    const unsigned char *evmap = r->ops->evmap;
+    for (int i = 0; i < n; i++) {
+        struct rx_ready *rd = &r->ready[i];
+        struct rx_fd *e = &r->fds[rd->fd];
+        if (rd->tag != e->gen || !(e->events & REACTOR_ONESHOT))
+            continue;
+        unsigned ev = evmap[rd->events] & e->events;
+        if (e->flags & RX_FD_FIRED)
+            rd->events = 0;
+        else if (ev)
+            rx_oneshot_fired(r, rd->fd, e, ev);
+    }
+}
+
+/*
+ * A direct report whose slot is not "fast" (see struct rx_fd): stale, for a
+ * registration changed since the kernel was told, without a callback, or
+ * internal. Every test the fast path leaves out is made here. Returns 1 for
+ * a callback the caller counts.
+ */
+static int rx_dispatch_careful(reactor_t *r, const struct rx_ready *rd)
+{
+    int fd = rd->fd;
+    const struct rx_fd *e = &r->fds[fd];
+    if (rd->tag != e->gen) {
+        /* Stale because a callback of this batch (un)registered the fd, or
+         * else a file the kernel keeps reporting (see rx_collect_one). */
+        if (e->touched != r->batch_seq && (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
+            r->rebuild = 1;
+        return 0;
+    }
+    /* Empty when a callback of this batch dropped what was reported (the
+     * kernel is told before the next wait). */
+    unsigned ev = r->ops->evmap[rd->events] & e->events;
+    if (!ev || !e->cb)
+        return 0;
+    /* The reactor's own fds are bookkeeping, not callbacks the caller counts. */
+    int counted = !(e->flags & RX_FD_INTERNAL);
+    e->cb(r, fd, ev, e->data);
+    return counted;
+}
+
+/*
+ * The loop every event goes through, kept to what a callback library cannot
+ * avoid: one fd-table slot read, one comparison, the events mapped and
+ * masked, the call. The comparison is with the slot's `fast` tag, which
+ * equals the report's tag only when nothing else needs checking; every
+ * other report goes the careful way. Each report is counted as a callback
+ * here and corrected there, so the fast path counts nothing.
+ */
 static int rx_dispatch_direct(reactor_t *r, int n)
 {
-    int ran = 0;
+    const unsigned char *evmap = r->ops->evmap;
+    const struct rx_ready *ready = r->ready; /* not moved while dispatching (see rx_add) */
+    int ran = n;
     for (int i = 0; i < n; i++) {
-        /* Re-read r->ready and r->fds each time: a callback may grow them. A
-         * backend reports only fds the core gave it, all below r->nfds (the
-         * table never shrinks), so no bounds check. */
-        const struct rx_ready *rd = &r->ready[i];
+        /* Re-read r->fds each time: a callback may grow it. A backend reports
+         * only fds the core gave it, all below r->nfds (the table never
+         * shrinks), so no bounds check. */
+        const struct rx_ready *rd = &ready[i];
         int fd = rd->fd;
         const struct rx_fd *e = &r->fds[fd];
-        if (rd->tag != e->gen) {
-            /* Stale because a callback of this batch (un)registered the fd, or
-             * else a file the kernel keeps reporting (see rx_collect_one). */
-            if (e->touched != r->batch_seq && (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
-                r->rebuild = 1;
-            continue;
-        }
-        unsigned ev = rd->events & e->events; /* rd->events holds only READ and WRITE */
-        reactor_cb cb = e->cb;
-        if (!ev || !cb)
-            continue;
-        /* The reactor's own fds are bookkeeping, not callbacks the caller counts. */
-        int counted = !(e->flags & RX_FD_INTERNAL);
-        cb(r, fd, ev, e->data);
-        ran += counted;
+        if (rd->tag == e->fast)
+            e->cb(r, fd, evmap[rd->events] & e->events, e->data);
+        else
+            ran += rx_dispatch_careful(r, rd) - 1;
     }
     return ran;
 }
@@ -218,6 +274,8 @@ static int rx_run_once(reactor_t *r, int timeout_ms, int *freed)
     rx_update_now(r);
     r->dispatching++;
     r->batch_seq++;
+    if (direct && r->noneshot)
+        rx_record_oneshots(r, n);
     int ran = direct ? rx_dispatch_direct(r, n) : rx_dispatch(r, n);
     if (!rx_services_idle(r))
         ran += rx_services_run(r);

@@ -3,7 +3,8 @@
  *
  * The table is a plain array indexed by fd, grown by doubling: lookups on the
  * dispatch path are one bounds check and one index, and growth happens only
- * when a larger fd is registered, never while dispatching.
+ * when a larger fd is registered (a callback may: the dispatch loops re-read
+ * r->fds after each call).
  */
 #include <errno.h>
 #include <limits.h>
@@ -35,6 +36,7 @@ int rx_fd_reserve(reactor_t *r, int fd)
  * Makes room for `n` reports in one wait. The result arrays follow the number
  * of registrations (a wait can report at most one entry per fd after merging),
  * so a loop with 10,000 ready fds drains them in one call instead of 150.
+ * Never called while callbacks run: the dispatch loop holds r->ready.
  */
 int rx_ready_reserve(reactor_t *r, int n)
 {

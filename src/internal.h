@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "../backends/backend.h"
 #include "reactor.h"
@@ -28,12 +29,21 @@ enum {
 
 /*
  * One slot of the fd table, indexed by fd. The fields dispatch reads for every
- * event (gen, events, flags, cb, data) are kept together in 32 bytes.
+ * event (fast, events, cb, data) are kept together in 32 bytes.
  */
 struct rx_fd {
     reactor_cb cb;
     void *data;
-    uint32_t gen;   /* registration generation; 0 = never used. Also the kernel tag. */
+    uint32_t gen; /* registration generation; 0 = never used. Also the kernel tag. */
+    /*
+     * gen while a report tagged with it can go straight to the callback: a
+     * user registration with a callback, the kernel armed with exactly the
+     * registered events (so the reported events, masked, are never empty),
+     * not a fired ONESHOT. Otherwise 0, which no tag equals, and the
+     * dispatch loop takes the careful path. Kept by rx_fd_sync (register.c)
+     * after every change to the fields it depends on.
+     */
+    uint32_t fast;
     uint32_t mark;  /* batch merge: slot + 1 in the batch being collected, 0 = not in it */
     uint8_t events; /* registered REACTOR_* bits */
     uint8_t kernel; /* what the backend currently has armed (REACTOR_* | RX_IN_KERNEL) */
@@ -41,8 +51,9 @@ struct rx_fd {
     /* reactor.batch_seq when this fd was last registered or unregistered: lets
      * the one-pass dispatch tell an event made stale by a callback of its own
      * batch from one the kernel keeps sending for a file we could not delete. */
-    uint16_t touched;
+    uint8_t touched;
 };
+_Static_assert(sizeof(struct rx_fd) <= 32 || sizeof(void *) > 8, "an fd slot is 32 bytes");
 
 /* An event collected from the backend, with the generation it was reported for. */
 struct rx_pending {
@@ -70,7 +81,7 @@ struct reactor {
     struct rx_pending *batch; /* collected events, validated again at dispatch */
     int ready_cap;
     int rebuild; /* the backend reported a file we cannot remove: rebuild before waiting */
-    uint16_t
+    uint8_t
         batch_seq; /* counts batches; see rx_fd.touched (wraps: at worst a rebuild waits a batch) */
 
     int dispatching;  /* > 0 while callbacks run: nested waits are refused */
@@ -80,7 +91,9 @@ struct reactor {
     int wake_rfd, wake_wfd;  /* eventfd (both equal) or a pipe; wakes a blocked wait */
     atomic_int wake_pending; /* a wakeup byte is in flight: further wakes are free */
 
-    uint64_t now_ms; /* cached CLOCK_MONOTONIC, updated once per iteration */
+    /* Cached CLOCK_MONOTONIC, read once per iteration; turned into ms only
+     * when asked (rx_now_ms), which a loop without timers never does. */
+    struct timespec now;
 
     struct rx_services svc; /* timers, signals, posts, work pool: src/services.h */
 };
@@ -103,6 +116,10 @@ void rx_disown_kernel(reactor_t *r);
 
 /* dispatch.c */
 void rx_update_now(reactor_t *r);
+static inline uint64_t rx_now_ms(const reactor_t *r)
+{
+    return (uint64_t)r->now.tv_sec * 1000u + (uint64_t)r->now.tv_nsec / 1000000u;
+}
 
 /* reactor.c */
 void rx_destroy(reactor_t *r); /* reactor_free() once no callback is running */
@@ -130,8 +147,10 @@ void rx_services_free(reactor_t *r);
  */
 static inline int rx_services_idle(reactor_t *r)
 {
-    return r->svc.timers.len == 0 && !r->svc.sig && atomic_load(&r->svc.posts.queued) == 0 &&
-           atomic_load(&r->svc.work.completed) == 0;
+    /* One test of the four ORed, not four branches: in the common case every
+     * one of them is read anyway. */
+    return (r->svc.timers.len | (r->svc.sig != NULL) | atomic_load(&r->svc.posts.queued) |
+            (size_t)atomic_load(&r->svc.work.completed)) == 0;
 }
 int rx_services_timeout(reactor_t *r, int timeout_ms); /* shorten to the next deadline */
 int rx_services_run(reactor_t *r);                     /* callbacks run */

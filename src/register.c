@@ -40,6 +40,13 @@ static unsigned rx_armed(const struct rx_fd *e)
     return (e->kernel & RX_EVENT_MASK) ? (e->kernel & RX_ALL_FLAGS) : 0;
 }
 
+/* Recomputes e->fast; see struct rx_fd. */
+static void rx_fd_sync(struct rx_fd *e)
+{
+    int plain = (e->flags & (RX_FD_USED | RX_FD_INTERNAL | RX_FD_FIRED)) == RX_FD_USED;
+    e->fast = plain && e->cb && rx_armed(e) == e->events ? e->gen : 0;
+}
+
 static uint32_t rx_next_gen(reactor_t *r)
 {
     if (++r->last_gen == 0) /* 0 means "no registration": skip it on wrap-around */
@@ -66,6 +73,7 @@ static int rx_apply(reactor_t *r, int fd, struct rx_fd *e, unsigned want)
     int rc = r->ops->change(r->state, fd, e->kernel, want, e->gen);
     if (rc == 0)
         e->kernel = want ? (uint8_t)(want | RX_IN_KERNEL) : 0;
+    rx_fd_sync(e);
     return rc;
 }
 
@@ -94,13 +102,19 @@ static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *da
     struct rx_fd *e = &r->fds[fd];
     if (e->flags & RX_FD_USED)
         return -EEXIST;
-    rc = rx_ready_reserve(r, r->count + r->ninternal + 1);
-    if (rc < 0)
-        return rc;
+    /* While callbacks run, the dispatch loop holds r->ready: it grows before
+     * the next wait instead (rx_prepare). Until then a wait merely reports
+     * fewer fds at once; the rest come in the next. */
+    if (!r->dispatching) {
+        rc = rx_ready_reserve(r, r->count + r->ninternal + 1);
+        if (rc < 0)
+            return rc;
+    }
     e->kernel = 0;
     rc = rx_apply(r, fd, e, events); /* gives e->gen */
     if (rc < 0) {
         e->gen = 0;
+        e->fast = 0;
         return rc;
     }
     e->events = (uint8_t)events;
@@ -109,6 +123,7 @@ static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *da
     /* A stale entry for this fd may still sit in r->dirty: without the flag it is skipped. */
     e->flags = (uint8_t)(RX_FD_USED | flags);
     e->touched = r->batch_seq;
+    rx_fd_sync(e);
     if (flags & RX_FD_INTERNAL)
         r->ninternal++;
     else
@@ -135,6 +150,7 @@ static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
         r->noneshot--;
     e->touched = r->batch_seq;
     e->gen = 0; /* events of this registration still in a batch are now stale */
+    e->fast = 0;
     e->events = 0;
     e->kernel = 0;
     e->flags = 0;
@@ -181,6 +197,7 @@ int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *d
     }
     e->cb = cb;
     e->data = data;
+    rx_fd_sync(e); /* until the change reaches the kernel, reports take the careful path */
     return 0;
 }
 
@@ -235,6 +252,7 @@ void rx_unregister_internal(reactor_t *r, int fd)
 void rx_oneshot_fired(reactor_t *r, int fd, struct rx_fd *e, unsigned reported)
 {
     e->flags |= RX_FD_FIRED;
+    e->fast = 0;
     if (r->ops->features & RX_FEAT_ONESHOT_FD)
         e->kernel = RX_IN_KERNEL; /* EPOLLONESHOT: still in the interest list, disabled */
     else if (r->ops->features & RX_FEAT_ONESHOT_FILTER)
@@ -275,6 +293,7 @@ int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max)
          * fd: the kernel already dropped it, and the owner had its one report. */
         if (rc < 0 && want == 0 && (rc == -EBADF || rc == -ENOENT)) {
             e->kernel = 0;
+            rx_fd_sync(e);
             continue;
         }
         if (rc < 0) {
@@ -283,6 +302,7 @@ int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max)
              * next rebuild of the kernel set would try, fail and report again. */
             if (e->events & REACTOR_ONESHOT)
                 e->flags |= RX_FD_FIRED;
+            rx_fd_sync(e);
             failed[nfailed].fd = fd;
             failed[nfailed].events = e->events & RX_EVENT_MASK;
             failed[nfailed].gen = e->gen;
@@ -315,6 +335,7 @@ int rx_rebuild_backend(reactor_t *r)
         if (!(e->flags & RX_FD_USED))
             continue;
         e->kernel = 0;
+        e->fast = 0;
         if ((rc = rx_mark_dirty(r, fd, e)) < 0)
             return rc;
     }
@@ -332,6 +353,8 @@ int rx_rebuild_backend(reactor_t *r)
  */
 void rx_disown_kernel(reactor_t *r)
 {
-    for (int fd = 0; fd < r->nfds; fd++)
+    for (int fd = 0; fd < r->nfds; fd++) {
         r->fds[fd].kernel = 0;
+        r->fds[fd].fast = 0;
+    }
 }

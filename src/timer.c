@@ -473,7 +473,8 @@ int rx_timers_timeout(reactor_t *r, int timeout_ms)
     if (t->len == 0)
         return timeout_ms;
     uint64_t deadline = t->heap[0].deadline;
-    uint64_t wait = deadline > r->now_ms ? deadline - r->now_ms : 0;
+    uint64_t now = rx_now_ms(r);
+    uint64_t wait = deadline > now ? deadline - now : 0;
     if (wait > INT_MAX)
         wait = INT_MAX;
     if (timeout_ms >= 0 && (uint64_t)timeout_ms < wait)
@@ -494,7 +495,7 @@ int rx_timers_timeout(reactor_t *r, int timeout_ms)
 int rx_timers_run(reactor_t *r)
 {
     struct rx_timers *t = &r->svc.timers;
-    const uint64_t now = r->now_ms;
+    const uint64_t now = rx_now_ms(r);
     int ran = 0;
 
     t->horizon = t->next_seq;
@@ -560,7 +561,7 @@ int64_t reactor_timer_add(reactor_t *r, uint64_t after_ms, uint64_t repeat_ms, r
     t->nlive++;
     uint32_t seq = rx_next_seq(t);
     struct rx_heap_entry e = {
-        .deadline = rx_add_sat(r->now_ms, after_ms),
+        .deadline = rx_add_sat(rx_now_ms(r), after_ms),
         .order = (uint64_t)seq << 32 | slot,
     };
     rx_heap_sift_up(t, t->len++, e);
@@ -581,5 +582,5 @@ int reactor_timer_cancel(reactor_t *r, int64_t id)
 
 uint64_t reactor_now(const reactor_t *r)
 {
-    return r->now_ms;
+    return rx_now_ms(r);
 }

@@ -56,6 +56,51 @@ static void run_once_returns_how_many_callbacks_ran(void **state)
     h_close_pair(c);
 }
 
+/*
+ * Registrations made by a callback: the array a wait fills is sized to what
+ * is registered, and while callbacks run it is not moved (the dispatch loop
+ * reads it), so it grows before the next wait. That wait must then report
+ * every ready fd at once, well beyond the size the reactor started with.
+ */
+#define H_NEW_FDS 200
+struct registrar {
+    int pairs[H_NEW_FDS][2];
+    struct counter counters[H_NEW_FDS];
+};
+
+static void register_many_ready(reactor_t *r, int fd, unsigned events, void *data)
+{
+    (void)events;
+    struct registrar *g = data;
+    h_drain(fd);
+    for (int i = 0; i < H_NEW_FDS; i++) {
+        h_pair(g->pairs[i]);
+        h_put(g->pairs[i][1]);
+        H_EXPECT(
+            reactor_register(r, g->pairs[i][0], REACTOR_READ, count_and_drain, &g->counters[i]), 0);
+    }
+}
+
+static void fds_registered_by_a_callback_are_reported_in_one_wait(void **state)
+{
+    reactor_t *r = *state;
+    static struct registrar g;
+    memset(&g, 0, sizeof g);
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, register_many_ready, &g), 0);
+    h_put(sv[1]);
+    H_EXPECT(reactor_run_once(r, 1000), 1);
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    H_EXPECT(reactor_run_once(r, 1000), H_NEW_FDS);
+    for (int i = 0; i < H_NEW_FDS; i++) {
+        assert_int_equal(g.counters[i].calls, 1);
+        H_EXPECT(reactor_unregister(r, g.pairs[i][0]), 0);
+        h_close_pair(g.pairs[i]);
+    }
+    h_close_pair(sv);
+}
+
 static void callback_gets_its_fd_events_and_data(void **state)
 {
     reactor_t *r = *state;
@@ -512,6 +557,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
     const struct CMUnitTest tests[] = {
         T(run_once_returns_how_many_callbacks_ran),
+        T(fds_registered_by_a_callback_are_reported_in_one_wait),
         T(callback_gets_its_fd_events_and_data),
         T(callback_events_are_a_subset_of_registered),
         T(run_once_skips_registrations_without_a_callback),
