@@ -63,8 +63,8 @@ struct server {
     uint64_t timer_at;                /* when it fires; <= every list head's deadline */
     char *spare[16];                  /* free 4 KiB buffers, so a request costs no malloc */
     int nspare;
-    time_t date_sec;
-    char date[40]; /* the Date header value, rebuilt when the second changes */
+    uint64_t date_next_ms; /* reactor_now() when `date` is due again (0: now) */
+    char date[40];         /* the Date header value, rebuilt when the second changes */
 };
 
 struct sleep_job;

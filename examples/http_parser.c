@@ -28,15 +28,22 @@ static int lower(int c)
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
-int http_str_ieq(struct http_str s, const char *lit)
+static int ieq(struct http_str s, const char *lit, size_t n)
 {
-    size_t n = strlen(lit);
     if (s.n != n)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (lower((unsigned char)s.p[i]) != lower((unsigned char)lit[i]))
             return 0;
     return 1;
+}
+
+/* For a literal: its length is known here, so most names are refused on length alone. */
+#define IEQ(s, lit) ieq(s, lit, sizeof lit - 1)
+
+int http_str_ieq(struct http_str s, const char *lit)
+{
+    return ieq(s, lit, strlen(lit));
 }
 
 const struct http_str *http_header_get(const struct http_request *req, const char *name)
@@ -47,19 +54,21 @@ const struct http_str *http_header_get(const struct http_request *req, const cha
     return NULL;
 }
 
-static int header_count(const struct http_request *req, const char *name)
+static int host_count(const struct http_request *req)
 {
     int n = 0;
     for (int i = 0; i < req->nheaders; i++)
-        n += http_str_ieq(req->headers[i].name, name);
+        n += IEQ(req->headers[i].name, "host");
     return n;
 }
 
 /* RFC 9110 token characters: what a method or a header name may contain. */
 static int is_tchar(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    static const char special[] = "!#$%&'*+-.^_`|~";
+    if ((unsigned)((c | 32) - 'a') < 26u || (unsigned)(c - '0') < 10u)
+        return 1; /* letters and digits, the common case, without a search */
+    return c > ' ' && c < 0x7f && memchr(special, c, sizeof special - 1) != NULL;
 }
 
 static int is_ows(char c)
@@ -94,11 +103,11 @@ static int element_is(struct http_str el, void *tok)
     return http_str_ieq(el, tok);
 }
 
-/* Whether any header `name` lists `tok` (e.g. Connection: close). */
-static int has_token(const struct http_request *req, const char *name, const char *tok)
+/* Whether any Connection header lists `tok` (close, keep-alive). */
+static int connection_has(const struct http_request *req, const char *tok)
 {
     for (int i = 0; i < req->nheaders; i++)
-        if (http_str_ieq(req->headers[i].name, name) &&
+        if (IEQ(req->headers[i].name, "connection") &&
             each_element(req->headers[i].value, element_is, (void *)tok))
             return 1;
     return 0;
@@ -118,9 +127,9 @@ static long split_target(struct http_request *req)
             return 0;
         }
         /* absolute-form: "http://host[:port]/path?query" (RFC 9112 3.2.2) */
-        size_t scheme = t.n >= 7 && http_str_ieq((struct http_str){t.p, 7}, "http://")    ? 7
-                        : t.n >= 8 && http_str_ieq((struct http_str){t.p, 8}, "https://") ? 8
-                                                                                          : 0;
+        size_t scheme = t.n >= 7 && IEQ(((struct http_str){t.p, 7}), "http://")    ? 7
+                        : t.n >= 8 && IEQ(((struct http_str){t.p, 8}), "https://") ? 8
+                                                                                   : 0;
         if (!scheme)
             return -400;
         i = scheme;
@@ -149,8 +158,12 @@ static long parse_request_line(const char *buf, size_t start, size_t eol, struct
         return -400;
     size_t mlen = i - start;
     int method = -1;
-    for (size_t k = 0; k < sizeof method_names / sizeof method_names[0]; k++)
-        if (strlen(method_names[k]) == mlen && memcmp(method_names[k], buf + start, mlen) == 0)
+    static const unsigned char method_lens[] = {
+        [HTTP_GET] = 3, [HTTP_HEAD] = 4,   [HTTP_POST] = 4,
+        [HTTP_PUT] = 3, [HTTP_DELETE] = 6, [HTTP_OPTIONS] = 7,
+    };
+    for (size_t k = 0; k < sizeof method_names / sizeof method_names[0] && method < 0; k++)
+        if (method_lens[k] == mlen && memcmp(method_names[k], buf + start, mlen) == 0)
             method = (int)k;
     size_t t0 = ++i;
     while (i < end && buf[i] != ' ') {
@@ -214,7 +227,7 @@ static int te_element(struct http_str el, void *arg)
 {
     struct te_scan *t = arg;
     t->count++;
-    t->last_is_chunked = http_str_ieq(el, "chunked");
+    t->last_is_chunked = IEQ(el, "chunked");
     return 0;
 }
 
@@ -224,7 +237,7 @@ static long check_transfer_encoding(const struct http_request *req)
     struct te_scan t = {0, 0};
     int seen = 0;
     for (int i = 0; i < req->nheaders; i++)
-        if (http_str_ieq(req->headers[i].name, "transfer-encoding")) {
+        if (IEQ(req->headers[i].name, "transfer-encoding")) {
             seen = 1;
             each_element(req->headers[i].value, te_element, &t);
         }
@@ -240,7 +253,7 @@ static long body_length(const struct http_request *req)
 {
     long len = -1;
     for (int i = 0; i < req->nheaders; i++) {
-        if (!http_str_ieq(req->headers[i].name, "content-length"))
+        if (!IEQ(req->headers[i].name, "content-length"))
             continue;
         struct http_str v = req->headers[i].value;
         if (v.n == 0)
@@ -275,7 +288,12 @@ static long skip_empty_lines(const char *buf, size_t len)
 
 long http_parse_request(const char *buf, size_t len, struct http_request *req)
 {
-    memset(req, 0, sizeof *req);
+    /* Not memset: the header array is most of the struct, and only its first
+     * nheaders entries are ever read. */
+    req->method = HTTP_GET;
+    req->target = req->path = req->query = req->body = (struct http_str){NULL, 0};
+    req->minor = req->keep_alive = req->nheaders = 0;
+    req->need = 0;
     long rc = skip_empty_lines(buf, len);
     if (rc < 0)
         return rc;
@@ -313,7 +331,8 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
             return rc;
         pos = e + 1;
     }
-    if (header_count(req, "host") > 1 || (req->minor == 1 && header_count(req, "host") == 0))
+    int hosts = host_count(req);
+    if (hosts > 1 || (req->minor == 1 && hosts == 0))
         return -400; /* RFC 9112 3.2: exactly one Host in 1.1 */
     if ((rc = check_transfer_encoding(req)) < 0)
         return rc;
@@ -325,7 +344,7 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
         return 0;
     }
     req->body = (struct http_str){buf + pos, (size_t)blen};
-    req->keep_alive = !has_token(req, "connection", "close") &&
-                      (req->minor == 1 || has_token(req, "connection", "keep-alive"));
+    req->keep_alive =
+        !connection_has(req, "close") && (req->minor == 1 || connection_has(req, "keep-alive"));
     return (long)(pos + (size_t)blen);
 }

@@ -55,15 +55,22 @@ static const char *status_text(int status)
     }
 }
 
-/* The Date header (RFC 9110 5.6.7), formatted once per second per thread. */
+/*
+ * The Date header (RFC 9110 5.6.7), formatted once per second per thread. It
+ * is due again when the wall clock's second turns, which is found from the
+ * loop's cached monotonic time: a request costs no clock call (the cached
+ * time is the last wait's, so a Date may lag by one loop iteration).
+ */
 static const char *date_now(struct server *s)
 {
-    time_t now = time(NULL);
-    if (now != s->date_sec) {
+    uint64_t now_ms = reactor_now(s->r);
+    if (now_ms >= s->date_next_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
         struct tm tm;
-        gmtime_r(&now, &tm);
+        gmtime_r(&ts.tv_sec, &tm);
         strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        s->date_sec = now;
+        s->date_next_ms = now_ms + 1000u - (uint64_t)ts.tv_nsec / 1000000u;
     }
     return s->date;
 }
@@ -95,10 +102,36 @@ static void access_log(struct conn *c, const struct http_request *req, int statu
         printf("%s - - [%s] \"-\" %d %s\n", peer, when, status, bytes);
 }
 
+/* Appends n bytes at *p if they fit before end; returns 0 if they did not. */
+static int put(char **p, const char *end, const char *s, size_t n)
+{
+    if ((size_t)(end - *p) < n)
+        return 0;
+    memcpy(*p, s, n);
+    *p += n;
+    return 1;
+}
+
+static int put_str(char **p, const char *end, const char *s)
+{
+    return put(p, end, s, strlen(s));
+}
+
+static int put_dec(char **p, const char *end, size_t v)
+{
+    char digits[24], *d = digits + sizeof digits;
+    do
+        *--d = (char)('0' + v % 10);
+    while (v /= 10);
+    return put(p, end, d, (size_t)(digits + sizeof digits - d));
+}
+
 /*
  * Appends a whole response head, and the body unless it is HEAD's or `body`
  * is NULL (a file follows, or a 304). `req` is NULL for errors found before a
  * request could be parsed; those, and a draining server, close the connection.
+ * The head is put together by hand: snprintf was half of a keep-alive
+ * request's instructions (callgrind, docs/performance.md).
  */
 void http_respond(struct conn *c, const struct http_request *req, int status, const char *type,
                   const char *body, size_t len, const char *extra_headers)
@@ -110,23 +143,33 @@ void http_respond(struct conn *c, const struct http_request *req, int status, co
     const char *connection = !keep                    ? "Connection: close\r\n"
                              : req && req->minor == 0 ? "Connection: keep-alive\r\n"
                                                       : "";
-    char head[512];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\nServer: reactor-httpd\r\nDate: %s\r\n"
-                     "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
-                     status, status_text(status), date_now(c->s), type, len, connection,
-                     extra_headers ? extra_headers : "");
-    if (n < 0 || (size_t)n >= sizeof head) {
+    int with_body = body && !(req && req->method == HTTP_HEAD);
+    char buf[512], *p = buf, *end = buf + sizeof buf;
+    char code[3] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10)};
+#define PUT_LIT(lit) put(&p, end, lit, sizeof lit - 1)
+    int ok = PUT_LIT("HTTP/1.1 ") && put(&p, end, code, 3) && PUT_LIT(" ") &&
+             put_str(&p, end, status_text(status)) &&
+             PUT_LIT("\r\nServer: reactor-httpd\r\nDate: ") && put_str(&p, end, date_now(c->s)) &&
+             PUT_LIT("\r\nContent-Type: ") && put_str(&p, end, type) &&
+             PUT_LIT("\r\nContent-Length: ") && put_dec(&p, end, len) && PUT_LIT("\r\n") &&
+             put_str(&p, end, connection) && put_str(&p, end, extra_headers ? extra_headers : "") &&
+             PUT_LIT("\r\n");
+#undef PUT_LIT
+    if (!ok) {
         c->close_after = 1;
         return;
     }
-    http_out_append(c, head, (size_t)n);
-    int with_body = body && !(req && req->method == HTTP_HEAD);
+    /* A small body goes with its head: one append. */
+    if (with_body && put(&p, end, body, len))
+        with_body = 0;
+    http_out_append(c, buf, (size_t)(p - buf));
     if (with_body)
         http_out_append(c, body, len);
     if (c->s->opt->access_log) {
         int file_follows = !body && status == 200 && !(req && req->method == HTTP_HEAD);
-        access_log(c, req, status, with_body || file_follows ? len : 0);
+        int sent_body = body && !(req && req->method == HTTP_HEAD);
+        access_log(c, req, status, sent_body || file_follows ? len : 0);
     }
 }
 

@@ -303,8 +303,19 @@ int rx_signals_run(reactor_t *r)
     int ran = 0;
     if (!s || s->nwatched == 0)
         return 0;
-    for (int i = 0; i < RX_SIG_WORDS; i++)
-        s->firing[i] |= atomic_exchange(&s->pending[i], 0);
+    /* Runs once per loop iteration whenever a signal is watched: the common
+     * case (nothing caught) must cost a few loads, not a locked exchange per
+     * word and a walk over every signal number (2,000 instructions, callgrind).
+     * A bit the handler sets after the load is taken next time: its pipe byte
+     * wakes the loop. */
+    unsigned any = 0;
+    for (int i = 0; i < RX_SIG_WORDS; i++) {
+        if (atomic_load_explicit(&s->pending[i], memory_order_relaxed))
+            s->firing[i] |= atomic_exchange(&s->pending[i], 0);
+        any |= s->firing[i];
+    }
+    if (!any)
+        return 0;
     for (int signo = 1; signo < RX_SIG_LIMIT && !r->free_pending; signo++) {
         unsigned word = (unsigned)signo / 32, bit = 1u << ((unsigned)signo % 32);
         if (!(s->firing[word] & bit))
