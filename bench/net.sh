@@ -317,6 +317,30 @@ ab_one() { # IMPL (ab without -k: one connection per request)
         "p99_us=$((p99 * 1000)) failed=$failed" >>"$RAW"
 }
 
+# h2load --h1 -m10: ten requests in flight per connection, the pipelined test (wrk's
+# pipeline.lua above sends 16 at a time and waits for all 16; h2load keeps 10 in flight).
+h2load_one() { # IMPL
+    local impl=$1 port=${HPORT[$1]} pid=${HPID[$1]} t0 t1 out
+    local cmd=(h2load --h1 -t1 -c100 -m10 -D "$PIPE_SECS" "http://127.0.0.1:$port/")
+    [ "$ROUND" -gt 1 ] || echo "${CLI_PIN[*]} ${cmd[*]}  # $impl" | sed "s|:$port/|:PORT/|" >>"$CMDS"
+    t0=$(ticks "$pid")
+    out=$("${CLI_PIN[@]}" "${cmd[@]}" 2>&1) || true
+    t1=$(ticks "$pid")
+    echo "$out" >>"$LOG"
+    local rps done_n failed
+    rps=$(echo "$out" | awk '/^finished in/ { gsub(",", ""); print $4 }')
+    done_n=$(echo "$out" | awk '/^requests:/ { print $6 }')
+    failed=$(echo "$out" | awk '/^requests:/ { print $10 + $12 + $14 }')
+    if [ -z "$rps" ] || [ -z "$done_n" ] || [ "$done_n" = 0 ]; then
+        echo "net.sh: h2load against $impl gave no result" >&2
+        return 0
+    fi
+    echo "round=$ROUND http impl=$impl mode=h2load-m10 conns=100 secs=$PIPE_SECS req_per_s=$rps" \
+        "cpu_us_per_req=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$done_n" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')" \
+        "server_cpu_pct=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v s="$PIPE_SECS" 'BEGIN { printf "%.0f", d * 100 / hz / s }')" \
+        "p99_us=0 errors=${failed:-0} non2xx=0" >>"$RAW"
+}
+
 HTTP_IMPLS=(reactor-httpd nginx floor)
 
 http_start_all() {
@@ -415,10 +439,15 @@ for impl in reactor-httpd nginx floor; do mem_one $impl; done
 
 http_start_all
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
-    echo "== round $ROUND/$ROUNDS: http keep-alive, pipelined, ab"
+    echo "== round $ROUND/$ROUNDS: http keep-alive, pipelined (wrk, h2load), ab"
     each_http wrk_as keepalive 100 "$KA_SECS"
     [ "$C1000_SECS" = 0 ] || each_http wrk_as keepalive 1000 "$C1000_SECS"
     each_http wrk_as pipelined 100 "$PIPE_SECS"
+    if command -v h2load >/dev/null; then
+        each_http h2load_one
+    elif [ "$ROUND" = 1 ]; then
+        echo "net.sh: h2load not found (Debian: nghttp2-client): skipping the h2load --h1 -m10 runs" >&2
+    fi
     each_http ab_one
 done
 for impl in "${HTTP_IMPLS[@]}" floor-close; do

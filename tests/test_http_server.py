@@ -73,6 +73,22 @@ def test_pipelining(srv):
                      connection="close" if i == 5 else None)
     check("Connection: close honoured after a pipeline", closed)
 
+    # One batch with HEADs and 404s in the middle: a HEAD answer has its GET's length and no
+    # body, so a server that batches answers must not let a body slip into the HEAD's place.
+    head = lambda p: b"HEAD %s HTTP/1.1\r\nHost: t\r\n\r\n" % p.encode()
+    batch = [("GET", "/"), ("HEAD", "/json"), ("GET", "/nope"), ("HEAD", "/nope"), ("GET", "/json"),
+             ("HEAD", "/"), ("GET", "/")]
+    data = b"".join(get(p) if m == "GET" else head(p) for m, p in batch)
+    answers, closed = exchange(srv, data + get("/json", b"Connection: close\r\n"), len(batch) + 1,
+                               heads=[i for i, (m, _) in enumerate(batch) if m == "HEAD"])
+    for i, ((m, p), a) in enumerate(zip(batch + [("GET", "/json")], answers)):
+        full = {"/": HELLO, "/json": JSON}.get(p, error_body(404))
+        ctype = {"/": "text/plain", "/json": "application/json"}.get(p, TEXT)
+        check_answer(f"mixed batch: answer {i + 1} ({m} {p}) in order", a, 200 if p != "/nope" else 404,
+                     ctype, full if m == "GET" else b"", length=len(full),
+                     connection="close" if i == len(batch) else None)
+    check("mixed batch: nothing after the last answer, then the close", closed)
+
     n = 500
     answers, closed = exchange(srv, get("/") * (n - 1) + get("/", b"Connection: close\r\n"), n)
     check(f"{n} pipelined requests in one send answered in order",
