@@ -291,10 +291,16 @@ wrk_one() { # IMPL MODE CONNS SECS
         echo "net.sh: wrk against $impl gave no result" >&2
         return 0
     fi
-    echo "round=$ROUND http impl=$impl mode=$mode conns=$conns secs=$secs req_per_s=$rps" \
-        "cpu_us_per_req=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$reqs" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')" \
-        "server_cpu_pct=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v s="$secs" 'BEGIN { printf "%.0f", d * 100 / hz / s }')" \
-        "p99_us=$(to_us "$p99") errors=${errs:-0} non2xx=${non2xx:-0}" >>"$RAW"
+    http_result "$impl" "$mode" "$conns" "$secs" "$rps" "$reqs" $((t1 - t0)) \
+        "p99_us=$(to_us "$p99") errors=${errs:-0} non2xx=${non2xx:-0}"
+}
+
+# One result line of a timed HTTP run: IMPL MODE CONNS SECS REQ_PER_S REQUESTS SERVER_TICKS REST
+http_result() {
+    echo "round=$ROUND http impl=$1 mode=$2 conns=$3 secs=$4 req_per_s=$5" \
+        "cpu_us_per_req=$(awk -v d="$7" -v hz="$HZ" -v n="$6" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')" \
+        "server_cpu_pct=$(awk -v d="$7" -v hz="$HZ" -v s="$4" 'BEGIN { printf "%.0f", d * 100 / hz / s }')" \
+        "$8" >>"$RAW"
 }
 
 ab_one() { # IMPL (ab without -k: one connection per request)
@@ -335,10 +341,8 @@ h2load_one() { # IMPL
         echo "net.sh: h2load against $impl gave no result" >&2
         return 0
     fi
-    echo "round=$ROUND http impl=$impl mode=h2load-m10 conns=100 secs=$PIPE_SECS req_per_s=$rps" \
-        "cpu_us_per_req=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$done_n" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')" \
-        "server_cpu_pct=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v s="$PIPE_SECS" 'BEGIN { printf "%.0f", d * 100 / hz / s }')" \
-        "p99_us=0 errors=${failed:-0} non2xx=0" >>"$RAW"
+    http_result "$impl" h2load-m10 100 "$PIPE_SECS" "$rps" "$done_n" $((t1 - t0)) \
+        "p99_us=0 errors=${failed:-0} non2xx=0"
 }
 
 HTTP_IMPLS=(reactor-httpd nginx floor)

@@ -7,13 +7,14 @@
 
 #include "svc_test.h"
 
-static int order[1000];
+#define ORDER_MAX 3000
+static int order[ORDER_MAX];
 static int norder;
 
 static void record_post(reactor_t *r, void *data)
 {
     (void)r;
-    if (norder < 1000)
+    if (norder < ORDER_MAX)
         order[norder] = (int)(intptr_t)data;
     norder++;
 }
@@ -31,17 +32,6 @@ static void posts_run_in_fifo_order_in_the_next_iteration(void **state)
         assert_int_equal(order[i], i);
 }
 
-static int big_order[3000];
-static int nbig;
-
-static void record_big(reactor_t *r, void *data)
-{
-    (void)r;
-    if (nbig < 3000)
-        big_order[nbig] = (int)(intptr_t)data;
-    nbig++;
-}
-
 /* Nodes that ran are recycled for later posts (up to a cap, the rest freed):
  * rounds larger than the cap, and a small one after them, still run every post
  * once, in order, with the data it was posted with. */
@@ -50,13 +40,13 @@ static void recycled_nodes_carry_later_posts_in_order(void **state)
     reactor_t *r = *state;
     const int sizes[] = {3000, 3000, 10, 2500};
     for (unsigned round = 0; round < sizeof sizes / sizeof sizes[0]; round++) {
-        nbig = 0;
+        norder = 0;
         for (intptr_t i = 0; i < sizes[round]; i++)
-            assert_int_equal(reactor_post(r, record_big, (void *)(i * 7 + round)), 0);
+            assert_int_equal(reactor_post(r, record_post, (void *)(i * 7 + round)), 0);
         assert_int_equal(reactor_run_once(r, 1000), sizes[round]);
-        assert_int_equal(nbig, sizes[round]);
+        assert_int_equal(norder, sizes[round]);
         for (int i = 0; i < sizes[round]; i++)
-            assert_int_equal(big_order[i], i * 7 + (int)round);
+            assert_int_equal(order[i], i * 7 + (int)round);
     }
 }
 
