@@ -197,17 +197,26 @@ def test_misbehaving_clients(srv):
               r.buf[:60])
         s.close()
 
-    # A client that pipelines and never reads: the server stops reading it, stays responsive,
-    # and its memory stays bounded.
+    # A client with a small receive buffer pipelines a large batch and does not read: the server
+    # stops reading it (back-pressure), answers others meanwhile and its memory stays bounded;
+    # once the client reads, every answer arrives, in order, with nothing lost or repeated.
+    paths = ["/", "/json", "/nope"]
+    chunk = b"".join(get(p) for p in paths) * 100  # whole requests only, 300 of them
     rss0 = srv.rss_kib()
-    hog = srv.conn()
+    # The buffer is set before connect, as a real client would: set afterwards it leaves the
+    # window clamped far below loopback's 64 KiB MSS, and the answers then crawl out at the
+    # pace of delayed ACKs (about 40 KB/s here) until the server's send timeout closes it.
+    hog = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hog.connect((srv.host, srv.port))
     hog.setblocking(False)
-    sent = 0
+    sent, pending = 0, b""
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline and sent < 20 << 20:
+        pending = pending or chunk
         try:
-            sent += hog.send(get("/json") * 100)
+            k = hog.send(pending)
+            sent, pending = sent + k, pending[k:]
         except BlockingIOError:
             time.sleep(0.05)
     check("a client that never reads is pushed back (stops being read)", sent < 20 << 20, f"{sent} bytes")
@@ -216,7 +225,43 @@ def test_misbehaving_clients(srv):
     grew = srv.rss_kib() - rss0
     limit = 64 * 1024 if h.SANITIZED else 4 * 1024  # ASan's quarantine keeps freed memory
     check("a client that never reads costs bounded memory", grew < limit, f"RSS grew {grew} KiB")
+
+    # Finish the batch under way and close with a last request, from a thread, while this one
+    # reads: the server may not take the rest before its answers drain.
+    n = (sent + len(pending)) // len(chunk) * len(paths) * 100 + 1
+    hog.setblocking(True)
+    hog.settimeout(10)
+    sender = threading.Thread(target=hog.sendall, args=(pending + get("/", b"Connection: close\r\n"),))
+    sender.start()
+    got = bytearray()
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            b = hog.recv(1 << 16)
+            if not b:
+                break
+            got += b
+    except OSError:
+        pass  # a timeout or a reset: the count below fails
+    sender.join(10)
     hog.close()
+    want = {"/": (b"200 OK", HELLO), "/json": (b"200 OK", JSON), "/nope": (b"404 Not Found", error_body(404))}
+    pos, i, bad = 0, 0, None
+    view = bytes(got)
+    while pos < len(view) and bad is None:
+        end = view.find(b"\r\n\r\n", pos)
+        if end < 0:
+            bad = f"answer {i + 1}: a head cut short"
+            break
+        head = view[pos:end]
+        m = re.search(rb"\r\nContent-Length: (\d+)", head)
+        body = view[end + 4:end + 4 + int(m.group(1))] if m else b""
+        status, expect = want[paths[i % 3]] if i < n - 1 else (b"200 OK", HELLO)
+        if not head.startswith(b"HTTP/1.1 " + status) or body != expect:
+            bad = f"answer {i + 1} of {n}: {head[:40]!r} {body[:40]!r}"
+        pos, i = end + 4 + len(body), i + 1
+    check(f"the pushed-back client then gets all {n} answers, in order", bad is None and i == n,
+          bad or f"{i} answers")
     answers, _ = exchange(srv, get("/", b"Connection: close\r\n"))
     check("the server still answers after all misbehaving clients", answers[0][2] == HELLO)
 
