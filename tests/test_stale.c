@@ -566,6 +566,87 @@ static void number_replaced_by_dup2_then_modified_gets_one_callback_per_wait(voi
     h_close_pair(b);
 }
 
+/*
+ * The owner's order this time: unregister, then close, while a dup keeps the
+ * file open. Whenever the backend removes the registration (at once, or in
+ * the next wait), the file's readiness must reach nobody and the wait must
+ * block rather than spin.
+ */
+static void unregister_then_close_with_a_live_dup_delivers_nothing(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2], other[2];
+    h_pair(sv);
+    h_pair(other);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
+    H_EXPECT(reactor_register(r, other[0], REACTOR_READ, NULL, NULL), 0);
+    int keep = dup(sv[0]);
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    close(sv[0]);
+    h_put(sv[1]); /* the kept file is readable, and was always writable */
+    assert_waits_quietly(r, 3);
+    h_put(other[1]);
+    reactor_event_t ev[4];
+    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
+    assert_int_equal(ev[0].fd, other[0]);
+    close(keep);
+    close(sv[1]);
+    h_close_pair(other);
+}
+
+/*
+ * Unregister, close, and a new file under the same number registered before
+ * any wait: the new file is served, and the old one (kept by a dup) is not.
+ */
+static void number_unregistered_closed_and_reused_serves_only_the_new_file(void **state)
+{
+    reactor_t *r = *state;
+    int old[2], fresh[2], tag;
+    h_pair(old);
+    h_pair(fresh);
+    int num = old[0];
+    H_EXPECT(reactor_register(r, num, REACTOR_READ, NULL, NULL), 0);
+    int keep = dup(num);
+    H_EXPECT(reactor_unregister(r, num), 0);
+    assert_int_equal(dup2(fresh[0], num), num); /* closes the old file's number, reuses it */
+    H_EXPECT(reactor_register(r, num, REACTOR_READ, NULL, &tag), 0);
+    h_put(old[1]);
+    assert_waits_quietly(r, 2);
+    h_put(fresh[1]);
+    reactor_event_t ev[4];
+    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
+    assert_int_equal(ev[0].fd, num);
+    assert_ptr_equal(ev[0].data, &tag);
+    H_EXPECT(reactor_unregister(r, num), 0);
+    close(keep);
+    close(old[1]);
+    h_close_pair(fresh);
+}
+
+/*
+ * Unregister and register the same fd again before a wait, with other
+ * events and data: only the new registration is served, and after a later
+ * unregister nothing is.
+ */
+static void unregister_and_register_again_before_a_wait_serves_the_new_registration(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2], tag;
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_WRITE, NULL, NULL), 0);
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, &tag), 0);
+    assert_waits_quietly(r, 1); /* writable, but WRITE is no longer asked for */
+    h_put(sv[1]);
+    reactor_event_t ev[4];
+    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
+    assert_int_equal(ev[0].events, REACTOR_READ);
+    assert_ptr_equal(ev[0].data, &tag);
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    assert_waits_quietly(r, 1);
+    h_close_pair(sv);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
@@ -586,6 +667,9 @@ int main(void)
         T(file_kept_open_by_a_dup_does_not_wake_the_new_owner_of_its_number),
         T(select_never_reports_a_registration_removed_since_the_last_call),
         T(number_replaced_by_dup2_then_modified_gets_one_callback_per_wait),
+        T(unregister_then_close_with_a_live_dup_delivers_nothing),
+        T(number_unregistered_closed_and_reused_serves_only_the_new_file),
+        T(unregister_and_register_again_before_a_wait_serves_the_new_registration),
     };
     return H_RUN(tests);
 }
