@@ -201,7 +201,8 @@ def test_misbehaving_clients(srv):
     # stops reading it (back-pressure), answers others meanwhile and its memory stays bounded;
     # once the client reads, every answer arrives, in order, with nothing lost or repeated.
     paths = ["/", "/json", "/nope"]
-    chunk = b"".join(get(p) for p in paths) * 100  # whole requests only, 300 of them
+    per_chunk = len(paths) * 100
+    chunk = b"".join(get(p) for p in paths) * 100  # whole requests only
     rss0 = srv.rss_kib()
     # The buffer is set before connect, as a real client would: set afterwards it leaves the
     # window clamped far below loopback's 64 KiB MSS, and the answers then crawl out at the
@@ -228,7 +229,7 @@ def test_misbehaving_clients(srv):
 
     # Finish the batch under way and close with a last request, from a thread, while this one
     # reads: the server may not take the rest before its answers drain.
-    n = (sent + len(pending)) // len(chunk) * len(paths) * 100 + 1
+    n = (sent + len(pending)) // len(chunk) * per_chunk + 1
     hog.setblocking(True)
     hog.settimeout(10)
     sender = threading.Thread(target=hog.sendall, args=(pending + get("/", b"Connection: close\r\n"),))
@@ -256,7 +257,7 @@ def test_misbehaving_clients(srv):
         head = view[pos:end]
         m = re.search(rb"\r\nContent-Length: (\d+)", head)
         body = view[end + 4:end + 4 + int(m.group(1))] if m else b""
-        status, expect = want[paths[i % 3]] if i < n - 1 else (b"200 OK", HELLO)
+        status, expect = want[paths[i % len(paths)]] if i < n - 1 else (b"200 OK", HELLO)
         if not head.startswith(b"HTTP/1.1 " + status) or body != expect:
             bad = f"answer {i + 1} of {n}: {head[:40]!r} {body[:40]!r}"
         pos, i = end + 4 + len(body), i + 1

@@ -131,7 +131,7 @@ static void noop_cb(reactor_t *r, int fd, unsigned events, void *data)
 }
 
 /* The re-registration of libevent's bench: what the dispatch benchmark's --rereg measures. */
-static void unregister_and_register_again_cost_one_kernel_change_on_epoll(void **state)
+static void unregister_and_register_again_cost_one_change_on_epoll_two_on_kqueue(void **state)
 {
     reactor_t *r = *state;
     int sv[2];
@@ -255,7 +255,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(register_reaches_the_kernel_at_once),
         T(unregister_reaches_the_kernel_by_the_next_wait),
-        T(unregister_and_register_again_cost_one_kernel_change_on_epoll),
+        T(unregister_and_register_again_cost_one_change_on_epoll_two_on_kqueue),
         T(modify_of_cb_or_data_only_makes_no_kernel_call),
         T(modify_of_events_waits_for_the_next_wait),
         T(several_modifies_of_one_fd_cost_at_most_one_kernel_call),
