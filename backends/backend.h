@@ -34,12 +34,6 @@ enum rx_feature {
     /* Each fd is reported at most once per wait, always with its tag: the
      * core can then dispatch straight from the backend's reports. */
     RX_FEAT_TAGGED_ONCE = 1u << 4,
-    /* A user's unregister may wait for the next wait: change(old, want) with
-     * the old registration still armed re-targets it whatever file the
-     * number names now (epoll: MOD, and ADD when MOD finds no entry), and a
-     * removal that comes too late, after a close, is cured by the rebuild of
-     * RX_FEAT_REBUILD_ON_STALE. */
-    RX_FEAT_LAZY_DELETE = 1u << 5,
 };
 
 /*

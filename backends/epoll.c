@@ -16,13 +16,6 @@
  *    then be reported (IN, OUT, ERR, HUP) sits in the low byte of the events
  *    word, the byte the core's evmap is indexed by.
  *  - Regular files and directories are refused with EPERM: passed through.
- *  - A user's unregister is applied by the next wait (RX_FEAT_LAZY_DELETE):
- *    an unregister and register of one fd in between become one MOD, which
- *    fails with ENOENT, and becomes an ADD, when the number now names a file
- *    the set does not hold. libev goes further (its stop never calls the
- *    kernel, its start probes with an ADD that fails with EEXIST); we keep
- *    the removal, so that nothing of an unregistered fd stays armed past the
- *    next wait.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -149,8 +142,7 @@ static int rx_epoll_fd(const void *state)
 
 const struct rx_backend rx_backend_epoll = {
     .name = "epoll",
-    .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FD | RX_FEAT_REBUILD_ON_STALE | RX_FEAT_TAGGED_ONCE |
-                RX_FEAT_LAZY_DELETE,
+    .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FD | RX_FEAT_REBUILD_ON_STALE | RX_FEAT_TAGGED_ONCE,
     .evmap = rx_epoll_map,
     .create = rx_epoll_create,
     .destroy = rx_epoll_destroy,

@@ -138,15 +138,11 @@ REACTOR_API int reactor_register(reactor_t *r, int fd, unsigned events, reactor_
 REACTOR_API int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data);
 
 /*
- * Stops watching `fd`. No callback or reactor_select() result reports it
- * from then on; a registration removed during a dispatch receives no further
- * callback from that dispatch. The kernel registration is removed at once on
- * poll, select and kqueue, and on epoll by the next wait, so that unregistering
- * and registering `fd` again in between costs one kernel call; either way
- * nothing of it is armed once the next wait begins (a forked child holding the
- * same file keeps nothing of ours armed). Closing `fd` right after is fine.
- * Succeeds after the fd was closed or its number reused (dup2): the kernel's
- * EBADF/ENOENT are absorbed. Errors: -EINVAL fd < 0, -ENOENT unknown fd.
+ * Stops watching `fd`. Removes the kernel registration at once (so a forked
+ * child holding the same file keeps nothing of ours armed). Succeeds after the
+ * fd was closed or its number reused (dup2): the kernel's EBADF/ENOENT are
+ * absorbed. A registration removed during a dispatch receives no further
+ * callback from that dispatch. Errors: -EINVAL fd < 0, -ENOENT unknown fd.
  */
 REACTOR_API int reactor_unregister(reactor_t *r, int fd);
 

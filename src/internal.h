@@ -46,11 +46,8 @@ struct rx_fd {
     uint32_t fast;
     uint32_t mark;  /* batch merge: slot + 1 in the batch being collected, 0 = not in it */
     uint8_t events; /* registered REACTOR_* bits */
-    /* What the backend currently has armed (REACTOR_* | RX_IN_KERNEL). In a
-     * free slot 0, except while a lazy unregister waits for the next wait
-     * (RX_FEAT_LAZY_DELETE; the slot is then RX_FD_DIRTY). */
-    uint8_t kernel;
-    uint8_t flags; /* RX_FD_* */
+    uint8_t kernel; /* what the backend currently has armed (REACTOR_* | RX_IN_KERNEL) */
+    uint8_t flags;  /* RX_FD_* */
     /* reactor.batch_seq when this fd was last registered or unregistered: lets
      * the one-pass dispatch tell an event made stale by a callback of its own
      * batch from one the kernel keeps sending for a file we could not delete. */

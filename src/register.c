@@ -5,19 +5,10 @@
  *  - register: at once. The kernel's refusals (EBADF for a closed fd, EPERM
  *    for a regular file on epoll) must reach the caller, and a refused
  *    registration must leave no trace (as Python's selectors promises).
- *  - unregister: at once on poll, select and kqueue; on epoll by the next
- *    wait (RX_FEAT_LAZY_DELETE), so that an unregister and register of one fd
- *    in between (libevent's re-registration benchmark, a server re-arming a
- *    connection) cost one MOD instead of a DEL and an ADD. A delete deferred
- *    this way may meet a different file under the same number, the caller
- *    being free to close and reopen in between: the register that follows
- *    asks for a MOD, which epoll refuses with ENOENT for a file it does not
- *    hold, and the backend then adds. A late delete that finds the fd closed
- *    while a dup or a forked child keeps the file leaves an entry we cannot
- *    name; its reports are stale and the core rebuilds the set (dispatch.c),
- *    as it does when an fd is closed without being unregistered. So nothing of
- *    an unregistered fd is armed once the next wait begins, and nothing of it
- *    is ever delivered.
+ *  - unregister: at once. A delete deferred to the next wait could meet a
+ *    different file under the same fd number (the caller is free to close and
+ *    reopen in between), and a forked child that still holds the file would
+ *    otherwise keep our interest armed.
  *  - modify: deferred to the next wait and coalesced, as libevent's changelist
  *    and libev's fdchanges do: a callback that flips WRITE on and off again
  *    costs nothing, and several changes to one fd cost at most one kernel call.
@@ -119,12 +110,7 @@ static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *da
         if (rc < 0)
             return rc;
     }
-    /* Still armed only while a lazy unregister waits for the next wait: then
-     * the change below re-targets that entry instead of adding another.
-     * Otherwise it is 0 already, but without this store gcc -O3 spends about
-     * 14 more instructions per event in bench-dispatch --rereg (callgrind). */
-    if (!(e->flags & RX_FD_DIRTY))
-        e->kernel = 0;
+    e->kernel = 0;
     rc = rx_apply(r, fd, e, events); /* gives e->gen */
     if (rc < 0) {
         e->gen = 0;
@@ -147,15 +133,9 @@ static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *da
     return 0;
 }
 
-/* A user's registration is deleted lazily where the backend allows it (see the
- * top of this file); the reactor's own fds are closed right after, at once. */
 static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
 {
-    uint8_t keep = 0; /* the kernel state and the dirty mark a lazy delete leaves behind */
-    if (!(e->flags & RX_FD_INTERNAL) && (e->kernel & RX_IN_KERNEL) &&
-        (r->ops->features & RX_FEAT_LAZY_DELETE) && rx_mark_dirty(r, fd, e) == 0) {
-        keep = e->kernel;
-    } else if (e->kernel & RX_IN_KERNEL) {
+    if (e->kernel & RX_IN_KERNEL) {
         int rc = rx_apply(r, fd, e, 0);
         /* Closed fd (EBADF), or its number now names a file the kernel never saw
          * (ENOENT after dup2): either way nothing of ours is left to delete. */
@@ -172,8 +152,8 @@ static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
     e->gen = 0; /* events of this registration still in a batch are now stale */
     e->fast = 0;
     e->events = 0;
-    e->kernel = keep;
-    e->flags = keep ? RX_FD_DIRTY : 0;
+    e->kernel = 0;
+    e->flags = 0;
     e->cb = NULL;
     e->data = NULL;
     return 0;
@@ -298,17 +278,8 @@ int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max)
         struct rx_fd *e = &r->fds[fd];
         if (!(e->flags & RX_FD_DIRTY))
             continue;
-        if (!(e->flags & RX_FD_USED)) {
-            /* A lazy unregister (or a stale mark). EBADF or ENOENT: closed or
-             * reused since, and whatever the kernel still holds is stale. */
-            e->flags &= (uint8_t)~RX_FD_DIRTY;
-            if (e->kernel & RX_IN_KERNEL)
-                (void)rx_apply(r, fd, e, 0);
-            e->kernel = 0;
-            continue;
-        }
         unsigned want = rx_wanted(e);
-        if (rx_armed(e) == want) {
+        if (!(e->flags & RX_FD_USED) || rx_armed(e) == want) {
             e->flags &= (uint8_t)~RX_FD_DIRTY;
             continue;
         }
@@ -361,9 +332,9 @@ int rx_rebuild_backend(reactor_t *r)
     r->rebuild = 0;
     for (int fd = 0; fd < r->nfds; fd++) {
         struct rx_fd *e = &r->fds[fd];
-        e->kernel = 0; /* the new set holds nothing, lazy unregisters included */
         if (!(e->flags & RX_FD_USED))
             continue;
+        e->kernel = 0;
         e->fast = 0;
         if ((rc = rx_mark_dirty(r, fd, e)) < 0)
             return rc;

@@ -1,8 +1,8 @@
 /*
- * test_kcalls.c - what reaches the kernel, and when: registrations at once;
- * removals at once on kqueue, by the next wait on epoll; modifies deferred to
- * the next wait, several changes to one fd costing at most one kernel call,
- * and a change of callback or data only costing none.
+ * test_kcalls.c - what reaches the kernel, and when: registrations and
+ * removals at once; modifies deferred to the next wait, several changes to
+ * one fd costing at most one kernel call, and a change of callback or data
+ * only costing none.
  *
  * The kernel calls are counted by wrapping them at link time (GNU ld
  * --wrap=SYMBOL, see CMakeLists.txt): epoll_ctl and epoll_wait for the epoll
@@ -97,61 +97,35 @@ static void register_reaches_the_kernel_at_once(void **state)
 }
 
 /*
- * kqueue: an unregister reaches the kernel at once. epoll: it is deferred to
- * the next wait, which applies it with one change (so that an unregister and
- * register of the same fd between two waits cost one call, as in libev); once
- * that wait returns, nothing of the registration is armed.
+ * ...and once it has returned, the reactor never names the fd to the kernel
+ * again. The owner may close it at once, and another thread may get the same
+ * number from accept(): a delete deferred to the next wait would then act on
+ * a number that is no longer ours. TSan reported exactly that race in
+ * reactor-httpd --threads 3 when epoll deferred its deletes (2026-12-03).
  */
-static void unregister_reaches_the_kernel_by_the_next_wait(void **state)
-{
-    reactor_t *r = *state;
-    int sv[2];
-    h_pair(sv);
-    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
-    struct cost idle = idle_cost(r);
-    int before = kchanges;
-    H_EXPECT(reactor_unregister(r, sv[0]), 0);
-    int at_once = kchanges - before;
-    struct cost c = select_cost(r);
-    if (h_is("kqueue") && at_once == 0)
-        fail_msg("reactor_unregister() returned without telling the kernel");
-    if (h_is("epoll") && (at_once != 0 || c.changes != 1 || c.calls != idle.calls + 1))
-        fail_msg("epoll: unregister made %d changes at once and the next wait %d changes in %d "
-                 "calls (an idle wait makes %d): want 0, then 1 in %d",
-                 at_once, c.changes, c.calls, idle.calls, idle.calls + 1);
-    h_put(sv[1]);
-    reactor_event_t ev[2];
-    H_EXPECT(reactor_select(r, 0, ev, 2), 0); /* nothing of it is armed */
-    h_close_pair(sv);
-}
-
-static void noop_cb(reactor_t *r, int fd, unsigned events, void *data)
-{
-    (void)r, (void)fd, (void)events, (void)data;
-}
-
-/* The re-registration of libevent's bench: what the dispatch benchmark's --rereg measures. */
-static void unregister_and_register_again_cost_one_change_on_epoll_two_on_kqueue(void **state)
+static void unregister_reaches_the_kernel_at_once(void **state)
 {
     reactor_t *r = *state;
     int sv[2];
     h_pair(sv);
     H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
-    idle_cost(r);
+    struct cost idle = idle_cost(r);
     int before = kchanges;
     H_EXPECT(reactor_unregister(r, sv[0]), 0);
-    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, noop_cb, NULL), 0);
+    if (kchanges == before)
+        fail_msg("reactor_unregister() returned without telling the kernel");
+    close(sv[0]);
     struct cost c = select_cost(r);
-    int total = kchanges - before;
-    int most = h_is("epoll") ? 1 : 2;
-    if (total > most)
-        fail_msg("unregister + register of one fd cost %d kernel changes (the wait %d); want at "
-                 "most %d on %s",
-                 total, c.changes, most, COUNTED);
-    h_put(sv[1]);
-    reactor_event_t ev[2];
-    H_EXPECT(reactor_select(r, 1000, ev, 2), 1); /* and the registration works */
-    h_close_pair(sv);
+    if (c.changes != 0 || c.calls != idle.calls)
+        fail_msg("the wait after an unregister and close made %d changes in %d calls (an idle "
+                 "wait makes %d): it named a closed fd to the kernel",
+                 c.changes, c.calls, idle.calls);
+    close(sv[1]);
+}
+
+static void noop_cb(reactor_t *r, int fd, unsigned events, void *data)
+{
+    (void)r, (void)fd, (void)events, (void)data;
 }
 
 static void modify_of_cb_or_data_only_makes_no_kernel_call(void **state)
@@ -254,8 +228,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
     const struct CMUnitTest tests[] = {
         T(register_reaches_the_kernel_at_once),
-        T(unregister_reaches_the_kernel_by_the_next_wait),
-        T(unregister_and_register_again_cost_one_change_on_epoll_two_on_kqueue),
+        T(unregister_reaches_the_kernel_at_once),
         T(modify_of_cb_or_data_only_makes_no_kernel_call),
         T(modify_of_events_waits_for_the_next_wait),
         T(several_modifies_of_one_fd_cost_at_most_one_kernel_call),
