@@ -293,13 +293,15 @@ static void resume_accepting(reactor_t *r, int64_t id, void *data)
     if (s->reserve_fd < 0)
         s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (s->lfd >= 0)
-        reactor_register(r, s->lfd, REACTOR_READ, on_accept, s);
+        reactor_modify(r, s->lfd, REACTOR_READ, on_accept, s);
 }
 
 /* Stops watching the listener for PAUSE_MS; pending clients wait in the backlog. */
 static void pause_accepting(struct server *s)
 {
-    if (s->paused || reactor_unregister(s->r, s->lfd) < 0)
+    /* A pause, not an unregister: the listener stays open and registered, and
+     * the kernel is told once, at the next wait. */
+    if (s->paused || reactor_modify(s->r, s->lfd, 0, on_accept, s) < 0)
         return;
     s->paused = 1;
     if (reactor_timer_add(s->r, PAUSE_MS, 0, resume_accepting, s) < 0)
@@ -375,9 +377,8 @@ static void on_signal(reactor_t *r, int signo, void *data)
     }
     say(s, "reactor-echo: signal %d: closing the listener and %d connections\n", signo, s->nconns);
     s->draining = 1;
-    if (!s->paused)
-        reactor_unregister(r, s->lfd);
-    close(s->lfd); /* from now on new clients are refused */
+    reactor_unregister(r, s->lfd); /* paused or not, it is registered */
+    close(s->lfd);                 /* from now on new clients are refused */
     s->lfd = -1;
     for (struct conn *c = s->conns, *next; c; c = next) {
         next = c->next;

@@ -261,13 +261,15 @@ static int conn_set_interest(struct conn *c, unsigned want)
 {
     if (want == c->interest)
         return 0;
-    int rc = !want         ? reactor_unregister(c->s->r, c->fd)
-             : c->interest ? reactor_modify(c->s->r, c->fd, want, on_conn_event, c)
+    /* Waiting for nothing (a job, say) is a pause: the fd stays registered, and
+     * a pause undone before the next wait costs no kernel call. */
+    int rc = c->registered ? reactor_modify(c->s->r, c->fd, want, on_conn_event, c)
                            : reactor_register(c->s->r, c->fd, want, on_conn_event, c);
     if (rc < 0) {
         http_conn_close(c);
         return -1;
     }
+    c->registered = 1;
     c->interest = want & 3u;
     return 0;
 }
@@ -474,7 +476,7 @@ void http_conn_open(struct server *s, int fd)
 void http_conn_close(struct conn *c)
 {
     struct server *s = c->s;
-    if (c->interest)
+    if (c->registered)
         reactor_unregister(s->r, c->fd);
     close(c->fd);
     if (c->file_fd >= 0)

@@ -83,7 +83,8 @@ struct conn {
     uint32_t out_len, out_off, out_cap;
     int fd;
     int file_fd;                /* a static file being sent after `out`, or -1 */
-    unsigned interest : 2;      /* registered REACTOR_READ | REACTOR_WRITE; 0 = none */
+    unsigned registered : 1;    /* with the reactor (maybe paused) */
+    unsigned interest : 2;      /* registered REACTOR_READ | REACTOR_WRITE; 0 = paused or none */
     unsigned deadline_kind : 3; /* DL_* */
     unsigned dead : 1;          /* closed while the job runs */
     unsigned partial : 1;       /* `in` holds one incomplete request, already parsed once */

@@ -129,8 +129,16 @@ REACTOR_API int reactor_register(reactor_t *r, int fd, unsigned events, reactor_
  * `cb`/`data` makes no system call; changing events is applied before the next
  * wait, several changes to one fd costing at most one kernel call. A modify of
  * a REACTOR_ONESHOT registration that has fired re-arms it, even with the same
- * events. Errors: -EINVAL (as for reactor_register), -ENOENT for an unknown fd,
- * -ENOTSUP for REACTOR_EDGE on select/poll.
+ * events.
+ * `events` 0 pauses the registration: nothing is reported for `fd` until a
+ * modify with events resumes it, but it stays registered (reactor_get() gives
+ * events 0, reactor_count() counts it, reactor_register() fails with -EEXIST,
+ * and it keeps reactor_run() running). Pause rather than unregister an fd that
+ * stays open: a pause and a resume between two waits cost no kernel call,
+ * where unregister reaches the kernel at once. A paused fd must still be
+ * unregistered before it is closed.
+ * Errors: -EINVAL (as for reactor_register, except that 0 is a pause),
+ * -ENOENT for an unknown fd, -ENOTSUP for REACTOR_EDGE on select/poll.
  * If the kernel refuses the deferred change (say the fd was closed without
  * being unregistered), the fd is reported ready for its registered events so
  * that its owner's next read or write sees the error.

@@ -190,8 +190,10 @@ static int expected(const struct state *st, int num)
     return ready < 0 ? -1 : (int)(g->events & (unsigned)ready);
 }
 
-static unsigned want_rc_events(const struct state *st, unsigned ev)
+static unsigned want_rc_events(const struct state *st, unsigned ev, int modify)
 {
+    if (modify && ev == 0) /* a pause */
+        return 0;
     if ((ev & ~15u) || !(ev & 3u))
         return (unsigned)EINVAL;
     if ((ev & REACTOR_EDGE) && !st->edge_ok)
@@ -346,7 +348,7 @@ static void op_register(struct state *st, int modify)
     }
     struct reg *g = &st->reg[num];
     void *data = (void *)++st->next_token;
-    unsigned bad = want_rc_events(st, ev);
+    unsigned bad = want_rc_events(st, ev, modify);
     int rc = modify ? reactor_modify(st->r, num, ev, on_fd, data)
                     : reactor_register(st->r, num, ev, on_fd, data);
     TRACE("%s fd %d events %u: %d\n", modify ? "modify" : "register", num, ev, rc);

@@ -1,8 +1,8 @@
 /*
  * test_kcalls.c - what reaches the kernel, and when: registrations and
- * removals at once; modifies deferred to the next wait, several changes to
- * one fd costing at most one kernel call, and a change of callback or data
- * only costing none.
+ * removals at once; modifies (pauses included) deferred to the next wait,
+ * several changes to one fd costing at most one kernel call, and a change of
+ * callback or data only costing none.
  *
  * The kernel calls are counted by wrapping them at link time (GNU ld
  * --wrap=SYMBOL, see CMakeLists.txt): epoll_ctl and epoll_wait for the epoll
@@ -218,6 +218,52 @@ static void fired_oneshot_costs_no_kernel_call_to_disarm(void **state)
     h_close_pair(sv);
 }
 
+/* A pause and a resume between two waits are a no-op change: no kernel call. */
+static void pause_and_resume_between_two_waits_cost_nothing(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    struct cost idle = idle_cost(r);
+    int before = kcalls;
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    assert_int_equal(kcalls, before);
+    struct cost c = select_cost(r);
+    if (c.calls != idle.calls || c.changes != 0)
+        fail_msg("a pause and resume between two waits cost %d calls, %d changes",
+                 c.calls - idle.calls, c.changes);
+    h_close_pair(sv);
+}
+
+/* A pause that reaches a wait costs one change there and nothing after;
+ * unregistering the paused fd then costs nothing either. */
+static void pause_costs_one_change_at_the_next_wait(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    idle_cost(r);
+    int before = kcalls;
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    assert_int_equal(kcalls, before); /* deferred, like any modify */
+    struct cost c = select_cost(r);
+    assert_int_equal(c.changes, 1);
+    c = select_cost(r);
+    assert_int_equal(c.changes, 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    c = select_cost(r);
+    assert_int_equal(c.changes, 1);
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    select_cost(r);
+    before = kchanges;
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    assert_int_equal(kchanges, before); /* nothing of it was left in the kernel */
+    h_close_pair(sv);
+}
+
 int main(void)
 {
     if (!h_is(COUNTED)) {
@@ -234,6 +280,8 @@ int main(void)
         T(several_modifies_of_one_fd_cost_at_most_one_kernel_call),
         T(modify_back_to_what_is_armed_costs_nothing),
         T(fired_oneshot_costs_no_kernel_call_to_disarm),
+        T(pause_and_resume_between_two_waits_cost_nothing),
+        T(pause_costs_one_change_at_the_next_wait),
     };
     return H_RUN(tests);
 }

@@ -205,8 +205,9 @@ static void modify_with_bad_events_fails_with_einval_and_keeps_the_registration(
     int sv[2], tag;
     h_pair(sv);
     H_EXPECT(reactor_register(r, sv[0], REACTOR_WRITE, NULL, &tag), 0);
-    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), -EINVAL);
+    /* 0 pauses (see below); flags without READ or WRITE say nothing to pause or watch. */
     H_EXPECT(reactor_modify(r, sv[0], REACTOR_ONESHOT, NULL, NULL), -EINVAL);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_EDGE, NULL, NULL), -EINVAL);
     H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE | 0x100u, NULL, NULL), -EINVAL);
     unsigned ev;
     void *data;
@@ -288,6 +289,150 @@ static void unregister_after_a_pending_modify_leaves_nothing_armed(void **state)
     h_close_pair(sv);
 }
 
+/* ---- Pausing: reactor_modify() with no events ---------------------------- */
+
+static void modify_to_no_events_pauses_and_keeps_the_registration(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2], a, b;
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, &a), 0);
+    h_put(sv[1]);
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, &b), 0);
+    unsigned events = 99;
+    void *data = NULL;
+    H_EXPECT(reactor_get(r, sv[0], &events, NULL, &data), 0);
+    assert_int_equal(events, 0);
+    assert_ptr_equal(data, &b);
+    assert_int_equal(reactor_count(r), 1);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), -EEXIST);
+    reactor_event_t ev[2];
+    /* Readable, but paused: nothing, wait after wait (level-triggered, no spin). */
+    assert_int_equal(h_select(r, 0, ev, 2), 0);
+    assert_int_equal(h_select(r, 50, ev, 2), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, &a), 0);
+    assert_int_equal(h_select(r, 1000, ev, 2), 1);
+    assert_int_equal(ev[0].events, REACTOR_READ);
+    assert_ptr_equal(ev[0].data, &a);
+    h_close_pair(sv);
+}
+
+/* A pause and a resume between two waits: the registration reports as before. */
+static void pause_and_resume_before_a_wait_keep_reporting(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    h_put(sv[1]);
+    reactor_event_t ev[2];
+    assert_int_equal(h_select(r, 1000, ev, 2), 1);
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    assert_int_equal(h_select(r, 1000, ev, 2), 1);
+    /* Resumed with other events than before the pause: those are reported. */
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    assert_int_equal(h_select(r, 0, ev, 2), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE, NULL, NULL), 0);
+    assert_int_equal(h_select(r, 1000, ev, 2), 1);
+    assert_int_equal(ev[0].events, REACTOR_WRITE);
+    h_close_pair(sv);
+}
+
+/* A paused socket whose peer hung up: epoll reports HUP whatever was asked, so
+ * a pause left in the kernel as "armed with nothing" would spin. */
+static void paused_fd_whose_peer_hung_up_reports_nothing(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    close(sv[1]);
+    reactor_event_t ev[2];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(h_select(r, i ? 0 : 50, ev, 2), 0);
+    assert_int_equal(reactor_run_once(r, 0), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    assert_int_equal(h_select(r, 1000, ev, 2), 1); /* the EOF is there once resumed */
+    close(sv[0]);
+}
+
+static int g_paused_calls;
+
+/* Reads its byte and pauses the fd its data names. */
+static void drain_and_pause_the_partner(reactor_t *r, int fd, unsigned events, void *data)
+{
+    (void)events;
+    g_paused_calls++;
+    h_drain(fd);
+    H_EXPECT(reactor_modify(r, *(const int *)data, 0, NULL, NULL), 0);
+}
+
+/* A callback pauses another fd of its batch: that fd's report is not delivered. */
+static void pause_from_a_callback_silences_the_rest_of_its_batch(void **state)
+{
+    reactor_t *r = *state;
+    int a[2], b[2];
+    h_pair(a);
+    h_pair(b);
+    /* Both are readable at the first wait; whichever runs first pauses the other. */
+    H_EXPECT(reactor_register(r, a[0], REACTOR_READ, drain_and_pause_the_partner, &b[0]), 0);
+    H_EXPECT(reactor_register(r, b[0], REACTOR_READ, drain_and_pause_the_partner, &a[0]), 0);
+    h_put(a[1]);
+    h_put(b[1]);
+    g_paused_calls = 0;
+    assert_int_equal(reactor_run_once(r, 1000), 1);
+    assert_int_equal(reactor_run_once(r, 0), 0);
+    assert_int_equal(g_paused_calls, 1);
+    h_close_pair(a);
+    h_close_pair(b);
+}
+
+static void paused_oneshot_resumed_is_armed_again(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_ONESHOT, NULL, NULL), 0);
+    h_put(sv[1]);
+    reactor_event_t ev[2];
+    assert_int_equal(h_select(r, 1000, ev, 2), 1); /* fired */
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    assert_int_equal(h_select(r, 0, ev, 2), 0);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ | REACTOR_ONESHOT, NULL, NULL), 0);
+    assert_int_equal(h_select(r, 1000, ev, 2), 1);
+    assert_int_equal(h_select(r, 0, ev, 2), 0); /* and fired again */
+    h_close_pair(sv);
+}
+
+static void unregister_of_a_paused_fd_leaves_nothing(void **state)
+{
+    reactor_t *r = *state;
+    int a[2], b[2];
+    h_pair(a);
+    h_pair(b);
+    reactor_event_t ev[2];
+    /* Paused and unregistered before a wait, and after one. */
+    H_EXPECT(reactor_register(r, a[0], REACTOR_READ, NULL, NULL), 0);
+    H_EXPECT(reactor_register(r, b[0], REACTOR_READ, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, a[0], 0, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, b[0], 0, NULL, NULL), 0);
+    H_EXPECT(reactor_unregister(r, a[0]), 0);
+    assert_int_equal(h_select(r, 0, ev, 2), 0);
+    H_EXPECT(reactor_unregister(r, b[0]), 0);
+    assert_int_equal(reactor_count(r), 0);
+    h_put(a[1]);
+    h_put(b[1]);
+    assert_int_equal(h_select(r, 50, ev, 2), 0);
+    /* Both register again from scratch and report. */
+    H_EXPECT(reactor_register(r, a[0], REACTOR_READ, NULL, NULL), 0);
+    H_EXPECT(reactor_register(r, b[0], REACTOR_READ, NULL, NULL), 0);
+    assert_int_equal(h_select(r, 1000, ev, 2), 2);
+    h_close_pair(a);
+    h_close_pair(b);
+}
+
 /* ---- Unregistering ------------------------------------------------------ */
 
 static void unregister_stops_reports(void **state)
@@ -356,6 +501,12 @@ int main(void)
         T(modify_of_events_takes_effect_at_the_next_wait),
         T(several_modifies_between_waits_leave_the_last),
         T(unregister_after_a_pending_modify_leaves_nothing_armed),
+        T(modify_to_no_events_pauses_and_keeps_the_registration),
+        T(pause_and_resume_before_a_wait_keep_reporting),
+        T(paused_fd_whose_peer_hung_up_reports_nothing),
+        T(pause_from_a_callback_silences_the_rest_of_its_batch),
+        T(paused_oneshot_resumed_is_armed_again),
+        T(unregister_of_a_paused_fd_leaves_nothing),
         T(unregister_stops_reports),
         T(unregister_succeeds_after_close),
         T(unregister_succeeds_after_dup2_reuse),

@@ -595,6 +595,36 @@ static void unregister_then_close_with_a_live_dup_delivers_nothing(void **state)
 }
 
 /*
+ * A paused fd closed without being unregistered (the owner's mistake) while
+ * a dup keeps its file open: the pause reaches the kernel only at the next
+ * wait, where the number is gone, so epoll keeps the entry. Its reports must
+ * reach nobody and the wait must block, not spin; the fd can still be
+ * unregistered.
+ */
+static void paused_then_closed_with_a_live_dup_delivers_nothing(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2], other[2];
+    h_pair(sv);
+    h_pair(other);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    H_EXPECT(reactor_register(r, other[0], REACTOR_READ, NULL, NULL), 0);
+    int keep = dup(sv[0]);
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    close(sv[0]);
+    h_put(sv[1]); /* the kept file is readable */
+    assert_waits_quietly(r, 3);
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    h_put(other[1]);
+    reactor_event_t ev[4];
+    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
+    assert_int_equal(ev[0].fd, other[0]);
+    close(keep);
+    close(sv[1]);
+    h_close_pair(other);
+}
+
+/*
  * Unregister, close, and a new file under the same number registered before
  * any wait: the new file is served, and the old one (kept by a dup) is not.
  */
@@ -668,6 +698,7 @@ int main(void)
         T(select_never_reports_a_registration_removed_since_the_last_call),
         T(number_replaced_by_dup2_then_modified_gets_one_callback_per_wait),
         T(unregister_then_close_with_a_live_dup_delivers_nothing),
+        T(paused_then_closed_with_a_live_dup_delivers_nothing),
         T(number_unregistered_closed_and_reused_serves_only_the_new_file),
         T(unregister_and_register_again_before_a_wait_serves_the_new_registration),
     };
