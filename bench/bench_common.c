@@ -52,7 +52,9 @@ static void bench_usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s [--backend NAME] [-n PAIRS] [-a ACTIVE] [-w WRITES] [-r RUNS]\n"
-            "          [--rereg] [--fds-both-ends]\n"
+            "          [--rereg | --pause] [--fds-both-ends]\n"
+            "  --rereg  unregister and register every watcher again before each run\n"
+            "  --pause  stop and start every watcher again, its fd kept, before each run\n"
             "defaults: -n 1000 -a 100 -w 1000 -r 25, loop mode, one watched end per pair\n",
             prog);
 }
@@ -68,13 +70,26 @@ static int bench_int_arg(const char *s, int min, int *out)
     return 0;
 }
 
+static const char *const bench_mode_names[] = {"loop", "rereg", "pause"};
+
+/* --rereg and --pause exclude each other. */
+static int bench_set_mode(struct bench_args *a, enum bench_mode mode)
+{
+    if (a->mode != BENCH_LOOP && a->mode != mode)
+        return -1;
+    a->mode = mode;
+    return 0;
+}
+
 static int bench_parse(int argc, char **argv, struct bench_args *a)
 {
-    *a = (struct bench_args){NULL, 1000, 100, 1000, 25, 0, 0};
+    *a = (struct bench_args){NULL, 1000, 100, 1000, 25, BENCH_LOOP, 0};
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        if (strcmp(s, "--rereg") == 0) {
-            a->rereg = 1;
+        if (strcmp(s, "--rereg") == 0 || strcmp(s, "--pause") == 0) {
+            enum bench_mode mode = strcmp(s, "--rereg") == 0 ? BENCH_REREG : BENCH_PAUSE;
+            if (bench_set_mode(a, mode) < 0)
+                return -1;
             continue;
         }
         if (strcmp(s, "--fds-both-ends") == 0) {
@@ -154,13 +169,27 @@ static void bench_ring_close(const struct bench_args *a)
     free(g->wfd);
 }
 
-/* One run, timed from the first write (or, with --rereg, from the first unregister). */
+/* What the mode does to every watcher before a run: stop it, then start it again. */
+static int bench_cycle_watchers(const struct bench_impl *impl, enum bench_mode mode)
+{
+    int (*stop)(void) = impl->unwatch_all;
+    int (*start)(void) = impl->watch_all;
+    if (mode == BENCH_LOOP)
+        return 0;
+    if (mode == BENCH_PAUSE && impl->pause_all) {
+        stop = impl->pause_all;
+        start = impl->resume_all;
+    }
+    return stop() < 0 || start() < 0 ? -1 : 0;
+}
+
+/* One run, timed from the first write (or, with --rereg or --pause, from the first stop). */
 static double bench_run_once(const struct bench_impl *impl, const struct bench_args *a)
 {
     struct bench_ring *g = &bench_ring;
     int space = g->m / a->active;
     double t0 = bench_now_ns();
-    if (a->rereg && (impl->unwatch_all() < 0 || impl->watch_all() < 0))
+    if (bench_cycle_watchers(impl, a->mode) < 0)
         return -1;
     g->reads = 0;
     g->total = (long)a->active + a->writes;
@@ -233,7 +262,7 @@ int bench_main(int argc, char **argv, const struct bench_impl *impl)
     double med = bench_median(ns, a.runs);
     printf("dispatch impl=%s n=%d fds=%d a=%d w=%d mode=%s median_ns_per_event=%.1f "
            "min_ns_per_event=%.1f runs=%d\n",
-           impl->name(), a.pairs, bench_ring.m, a.active, a.writes, a.rereg ? "rereg" : "loop", med,
+           impl->name(), a.pairs, bench_ring.m, a.active, a.writes, bench_mode_names[a.mode], med,
            ns[0], a.runs);
     fflush(stdout);
     free(ns);

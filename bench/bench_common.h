@@ -19,20 +19,39 @@
  * pair (the first end is watched, the second written). With --fds-both-ends
  * each pair gives two endpoints, each end watched and written through the
  * other, so 5,000 pairs give a ring of 10,000 watched descriptors.
+ *
+ * The mode says what is done to every watcher before each run:
+ *   loop   (default) nothing: the cost of the loop alone.
+ *   rereg  (--rereg) every watcher is unregistered, then registered again
+ *          (unwatch_all, watch_all): what a program does when it drops a
+ *          descriptor and takes it up again.
+ *   pause  (--pause) every watcher is stopped, then started again, while its
+ *          descriptor stays open and known to the loop (pause_all,
+ *          resume_all): flow control, through each library's own call for
+ *          "not now". A loop that applies the changes made between two waits
+ *          together owes the kernel nothing for it.
+ * In rereg and pause modes a run is timed from the first of those calls, so
+ * the cost of the N stops and N starts is divided by the A + W events.
  */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
 #include <unistd.h>
 
+enum bench_mode {
+    BENCH_LOOP,  /* the loop alone */
+    BENCH_REREG, /* --rereg: unregister and register every watcher before each run */
+    BENCH_PAUSE, /* --pause: stop and start every watcher, fd kept, before each run */
+};
+
 struct bench_args {
-    const char *backend; /* --backend: "epoll", "poll", "select", "kqueue" */
-    int pairs;           /* -n: socketpairs */
-    int active;          /* -a: bytes in flight */
-    int writes;          /* -w: write budget per run */
-    int runs;            /* -r: timed runs (after one untimed warm-up) */
-    int rereg;           /* --rereg: unregister and register every watcher before each run */
-    int both_ends;       /* --fds-both-ends: watch both ends of each pair */
+    const char *backend;  /* --backend: "epoll", "poll", "select", "kqueue" */
+    int pairs;            /* -n: socketpairs */
+    int active;           /* -a: bytes in flight */
+    int writes;           /* -w: write budget per run */
+    int runs;             /* -r: timed runs (after one untimed warm-up) */
+    enum bench_mode mode; /* --rereg, --pause; loop by default */
+    int both_ends;        /* --fds-both-ends: watch both ends of each pair */
 };
 
 struct bench_ring {
@@ -81,6 +100,13 @@ struct bench_impl {
     int (*watch_all)(void);
     /* Stops watching every endpoint (the watchers may be started again by watch_all). */
     int (*unwatch_all)(void);
+    /*
+     * Stops watching every endpoint for now, its descriptor still open and
+     * registered, and starts again: the library's own calls for flow control.
+     * NULL when it has none but unwatch_all and watch_all, which are used instead.
+     */
+    int (*pause_all)(void);
+    int (*resume_all)(void);
     /* Runs the loop until bench_done(). */
     void (*run)(void);
     /* Frees the loop. */

@@ -3,6 +3,9 @@
  *
  * Re-registration is reactor_unregister() then reactor_register(): what a
  * program does when it stops watching a descriptor and starts again.
+ * Pausing is reactor_modify() to events 0, then back to REACTOR_READ: the fd
+ * stays registered, and both changes are applied before the same wait, so
+ * they cancel out.
  * Usage: see bench_common.h; --backend picks epoll, poll, select or kqueue.
  */
 #include <stdint.h>
@@ -63,6 +66,29 @@ static int unwatch_all(void)
     return 0;
 }
 
+/* reactor_modify() of every registration to `events`, callback and data unchanged. */
+static int modify_all(unsigned events)
+{
+    for (int k = 0; k < bench_ring.m; k++) {
+        int rc = reactor_modify(loop, bench_ring.rfd[k], events, on_read, (void *)(intptr_t)k);
+        if (rc < 0) {
+            fprintf(stderr, "reactor_modify: %s\n", reactor_strerror(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int pause_all(void)
+{
+    return modify_all(0);
+}
+
+static int resume_all(void)
+{
+    return modify_all(REACTOR_READ);
+}
+
 static void run(void)
 {
     while (!bench_done())
@@ -77,6 +103,15 @@ static void teardown(void)
 
 int main(int argc, char **argv)
 {
-    static const struct bench_impl impl = {setup, name, watch_all, unwatch_all, run, teardown};
+    static const struct bench_impl impl = {
+        .setup = setup,
+        .name = name,
+        .watch_all = watch_all,
+        .unwatch_all = unwatch_all,
+        .pause_all = pause_all,
+        .resume_all = resume_all,
+        .run = run,
+        .teardown = teardown,
+    };
     return bench_main(argc, argv, &impl);
 }

@@ -117,6 +117,11 @@ EPOLL_IMPLS=("bench-dispatch-raw --backend epoll" "bench-dispatch-raw --backend 
              "bench-dispatch-libuv")
 POLL_IMPLS=("bench-dispatch-raw --backend poll" "bench-dispatch --backend poll")
 SELECT_IMPLS=("bench-dispatch-raw --backend select" "bench-dispatch --backend select")
+# Modes (bench/bench_common.h): loop, --rereg, and on epoll, where the libraries
+# each pause in their own way, --pause (stop and restart every watcher, fd kept).
+EPOLL_MODES=("" "--rereg" "--pause")
+# shellcheck disable=SC2034 # read through a nameref in dispatch_family
+OTHER_MODES=("" "--rereg")
 
 # shellcheck disable=SC2034 # the *_SIZES arrays are read through namerefs in dispatch_family
 if [ "$MODE" = quick ]; then
@@ -141,11 +146,11 @@ fi
 
 # Runs every implementation of `impls` once at each configuration, rotating the order.
 dispatch_family() {
-    local -n impls=$1 sizes=$2
+    local -n impls=$1 sizes=$2 modes=$3
     local size a mode i k n=${#impls[@]}
     for size in "${sizes[@]}"; do
         for a in "${ACTIVES[@]}"; do
-            for mode in "" "--rereg"; do
+            for mode in "${modes[@]}"; do
                 for ((i = 0; i < n; i++)); do
                     k=$(((i + ROUND) % n))
                     set -- ${impls[$k]}
@@ -160,9 +165,9 @@ dispatch_family() {
 
 wall_round() {
     echo "== round $ROUND/$ROUNDS: dispatch"
-    dispatch_family EPOLL_IMPLS EPOLL_SIZES
-    dispatch_family POLL_IMPLS POLL_SIZES
-    dispatch_family SELECT_IMPLS SELECT_SIZES
+    dispatch_family EPOLL_IMPLS EPOLL_SIZES EPOLL_MODES
+    dispatch_family POLL_IMPLS POLL_SIZES OTHER_MODES
+    dispatch_family SELECT_IMPLS SELECT_SIZES OTHER_MODES
     echo "== round $ROUND/$ROUNDS: scale"
     local k b
     for k in "${SCALE_IDLE[@]}"; do
@@ -241,7 +246,7 @@ callgrind_all() {
     [ "$MODE" = quick ] || sizes+=("-n 5000 --fds-both-ends")
     for size in "${sizes[@]}"; do
         for a in 100 1; do
-            for mode in "" "--rereg"; do
+            for mode in "${EPOLL_MODES[@]}"; do
                 [ "$MODE" = quick ] && [ $a = 1 ] && continue
                 for impl in "${EPOLL_IMPLS[@]}"; do
                     set -- $impl
@@ -265,7 +270,7 @@ callgrind_all() {
             callgrind_one "$BIN/$prog" "$@" -n 500 --fds-both-ends -a 100 -w 1000
         done
         echo "== valgrind: heap allocations per run"
-        for mode in "" "--rereg"; do
+        for mode in "${EPOLL_MODES[@]}"; do
             for impl in "${EPOLL_IMPLS[@]}"; do
                 set -- $impl
                 have "$1" || continue
