@@ -53,12 +53,21 @@ static unsigned rx_armed(const struct rx_fd *e)
     return (e->kernel & RX_EVENT_MASK) ? (e->kernel & RX_ALL_FLAGS) : 0;
 }
 
-/* Recomputes e->fast; see struct rx_fd. A paused registration (no events) is
- * never fast: a report still in flight for it must be masked to nothing. */
+/*
+ * e->fast for a user registration that has not fired; see struct rx_fd. A
+ * paused one (no events) is never fast: a report still in flight for it must
+ * be masked to nothing.
+ */
+static uint32_t rx_fast_tag(const struct rx_fd *e, reactor_cb cb, unsigned events)
+{
+    return cb && events && rx_armed(e) == events ? e->gen : 0;
+}
+
+/* Recomputes e->fast after any change to the fields it depends on. */
 static void rx_fd_sync(struct rx_fd *e)
 {
     int plain = (e->flags & (RX_FD_USED | RX_FD_INTERNAL | RX_FD_FIRED)) == RX_FD_USED;
-    e->fast = plain && e->cb && e->events && rx_armed(e) == e->events ? e->gen : 0;
+    e->fast = plain ? rx_fast_tag(e, e->cb, e->events) : 0;
 }
 
 static uint32_t rx_next_gen(reactor_t *r)
@@ -188,10 +197,10 @@ static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
 
 static struct rx_fd *rx_user_fd(const reactor_t *r, int fd)
 {
-    struct rx_fd *e = rx_fd_get(r, fd);
-    if (!e || (e->flags & (RX_FD_USED | RX_FD_INTERNAL)) != RX_FD_USED)
+    if (fd >= r->nfds)
         return NULL;
-    return e;
+    struct rx_fd *e = &r->fds[fd];
+    return (e->flags & (RX_FD_USED | RX_FD_INTERNAL)) == RX_FD_USED ? e : NULL;
 }
 
 int reactor_register(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data)
@@ -214,12 +223,8 @@ int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *d
     int rc = rx_check_modify_events(r, events);
     if (rc < 0)
         return rc;
-    /* rx_user_fd and rx_fd_sync, written out: this is the path of every pause
-     * and resume, and each test saved here is saved twice per fd. */
-    if (fd >= r->nfds)
-        return -ENOENT;
-    struct rx_fd *e = &r->fds[fd];
-    if ((e->flags & (RX_FD_USED | RX_FD_INTERNAL)) != RX_FD_USED)
+    struct rx_fd *e = rx_user_fd(r, fd);
+    if (!e)
         return -ENOENT;
     if (events != e->events || (e->flags & RX_FD_FIRED)) {
         if (!(e->flags & RX_FD_DIRTY)) {
@@ -238,9 +243,11 @@ int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *d
     }
     e->cb = cb;
     e->data = data;
-    /* rx_fd_sync, knowing that the slot is a user registration that has not
-     * fired: until the change reaches the kernel, reports take the careful path. */
-    e->fast = cb && events && rx_armed(e) == events ? e->gen : 0;
+    /* The slot is a user registration that has not fired (FIRED was cleared
+     * above or never set), so rx_fd_sync's test of the flags is skipped: 7
+     * instructions a call. Until the change reaches the kernel, reports take
+     * the careful path. */
+    e->fast = rx_fast_tag(e, cb, events); /* e->cb and e->events, in registers */
     return 0;
 }
 

@@ -77,6 +77,15 @@ static struct cost idle_cost(reactor_t *r)
     return c;
 }
 
+/* The next wait must cost what an idle wait costs: no change, no extra call. */
+static void assert_next_wait_is_idle(reactor_t *r, struct cost idle, const char *after)
+{
+    struct cost c = select_cost(r);
+    if (c.calls != idle.calls || c.changes != 0)
+        fail_msg("the wait after %s made %d calls with %d changes; an idle wait makes %d calls",
+                 after, c.calls, c.changes, idle.calls);
+}
+
 /* The backend whose kernel calls this build counts. */
 #if defined(RX_KCALLS_EPOLL)
 #define COUNTED "epoll"
@@ -115,11 +124,7 @@ static void unregister_reaches_the_kernel_at_once(void **state)
     if (kchanges == before)
         fail_msg("reactor_unregister() returned without telling the kernel");
     close(sv[0]);
-    struct cost c = select_cost(r);
-    if (c.changes != 0 || c.calls != idle.calls)
-        fail_msg("the wait after an unregister and close made %d changes in %d calls (an idle "
-                 "wait makes %d): it named a closed fd to the kernel",
-                 c.changes, c.calls, idle.calls);
+    assert_next_wait_is_idle(r, idle, "an unregister and close (naming a closed fd?)");
     close(sv[1]);
 }
 
@@ -139,11 +144,7 @@ static void modify_of_cb_or_data_only_makes_no_kernel_call(void **state)
     H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, noop_cb, &tag), 0);
     H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
     assert_int_equal(kcalls, before);
-    struct cost c = select_cost(r);
-    if (c.calls != idle.calls || c.changes != 0)
-        fail_msg("a wait after modifies of cb/data only made %d calls with %d changes; an idle "
-                 "wait makes %d calls",
-                 c.calls, c.changes, idle.calls);
+    assert_next_wait_is_idle(r, idle, "modifies of cb/data only");
     h_close_pair(sv);
 }
 
@@ -190,10 +191,7 @@ static void modify_back_to_what_is_armed_costs_nothing(void **state)
     struct cost idle = idle_cost(r);
     H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
     H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
-    struct cost c = select_cost(r);
-    if (c.calls != idle.calls || c.changes != 0)
-        fail_msg("WRITE switched on and off between two waits cost %d calls, %d changes",
-                 c.calls - idle.calls, c.changes);
+    assert_next_wait_is_idle(r, idle, "WRITE switched on and off");
     h_close_pair(sv);
 }
 
@@ -206,10 +204,7 @@ static void fired_oneshot_costs_no_kernel_call_to_disarm(void **state)
     H_EXPECT(reactor_register(r, sv[0], REACTOR_WRITE | REACTOR_ONESHOT, NULL, NULL), 0);
     reactor_event_t ev[2];
     H_EXPECT(reactor_select(r, 1000, ev, 2), 1); /* fires; the kernel disarms it itself */
-    struct cost c = select_cost(r);
-    if (c.calls != idle.calls || c.changes != 0)
-        fail_msg("the wait after a ONESHOT fired cost %d extra calls and %d changes",
-                 c.calls - idle.calls, c.changes);
+    assert_next_wait_is_idle(r, idle, "a ONESHOT fired");
     /* Re-arming costs at most one call. */
     H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE | REACTOR_ONESHOT, NULL, NULL), 0);
     int c0 = kcalls;
@@ -230,10 +225,7 @@ static void pause_and_resume_between_two_waits_cost_nothing(void **state)
     H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
     H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
     assert_int_equal(kcalls, before);
-    struct cost c = select_cost(r);
-    if (c.calls != idle.calls || c.changes != 0)
-        fail_msg("a pause and resume between two waits cost %d calls, %d changes",
-                 c.calls - idle.calls, c.changes);
+    assert_next_wait_is_idle(r, idle, "a pause and a resume");
     h_close_pair(sv);
 }
 

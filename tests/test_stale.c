@@ -443,6 +443,54 @@ static void assert_waits_quietly(reactor_t *r, int rounds)
     }
 }
 
+/* How the owner gives up an fd whose file a dup keeps open. */
+enum giving_up {
+    CLOSE_THEN_UNREGISTER,
+    UNREGISTER_THEN_CLOSE,
+    PAUSE_THEN_CLOSE, /* the owner's mistake; it unregisters only after the waits */
+};
+
+/*
+ * Registers an fd for `events` beside another, keeps its file open with a
+ * dup, gives the fd up in the order `how` and makes the file readable. The
+ * file's readiness must reach nobody, the wait must block rather than spin,
+ * and the other fd is still served.
+ */
+static void check_dup_kept_file_reaches_nobody(reactor_t *r, unsigned events, enum giving_up how)
+{
+    int sv[2], other[2];
+    h_pair(sv);
+    h_pair(other);
+    H_EXPECT(reactor_register(r, sv[0], events, NULL, NULL), 0);
+    H_EXPECT(reactor_register(r, other[0], REACTOR_READ, NULL, NULL), 0);
+    int keep = dup(sv[0]);
+    switch (how) {
+    case CLOSE_THEN_UNREGISTER:
+        close(sv[0]);
+        H_EXPECT(reactor_unregister(r, sv[0]), 0);
+        break;
+    case UNREGISTER_THEN_CLOSE:
+        H_EXPECT(reactor_unregister(r, sv[0]), 0);
+        close(sv[0]);
+        break;
+    case PAUSE_THEN_CLOSE:
+        H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+        close(sv[0]);
+        break;
+    }
+    h_put(sv[1]); /* the kept file becomes readable (and a socket is always writable) */
+    assert_waits_quietly(r, 3);
+    if (how == PAUSE_THEN_CLOSE)
+        H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    h_put(other[1]);
+    reactor_event_t ev[4];
+    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
+    assert_int_equal(ev[0].fd, other[0]);
+    close(keep);
+    close(sv[1]);
+    h_close_pair(other);
+}
+
 /*
  * An fd closed and unregistered while a dup keeps its file open: epoll keeps
  * the file in its set under a number we can no longer name. Its readiness
@@ -450,24 +498,7 @@ static void assert_waits_quietly(reactor_t *r, int rounds)
  */
 static void dup_kept_file_of_an_unregistered_fd_is_not_delivered(void **state)
 {
-    reactor_t *r = *state;
-    int sv[2], other[2];
-    h_pair(sv);
-    h_pair(other);
-    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
-    H_EXPECT(reactor_register(r, other[0], REACTOR_READ, NULL, NULL), 0);
-    int keep = dup(sv[0]);
-    close(sv[0]);
-    H_EXPECT(reactor_unregister(r, sv[0]), 0);
-    h_put(sv[1]); /* the kept file becomes readable */
-    reactor_event_t ev[4];
-    assert_waits_quietly(r, 3);
-    h_put(other[1]);
-    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
-    assert_int_equal(ev[0].fd, other[0]);
-    close(keep);
-    close(sv[1]);
-    h_close_pair(other);
+    check_dup_kept_file_reaches_nobody(*state, REACTOR_READ, CLOSE_THEN_UNREGISTER);
 }
 
 static void file_kept_open_by_a_dup_does_not_wake_the_new_owner_of_its_number(void **state)
@@ -574,24 +605,7 @@ static void number_replaced_by_dup2_then_modified_gets_one_callback_per_wait(voi
  */
 static void unregister_then_close_with_a_live_dup_delivers_nothing(void **state)
 {
-    reactor_t *r = *state;
-    int sv[2], other[2];
-    h_pair(sv);
-    h_pair(other);
-    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
-    H_EXPECT(reactor_register(r, other[0], REACTOR_READ, NULL, NULL), 0);
-    int keep = dup(sv[0]);
-    H_EXPECT(reactor_unregister(r, sv[0]), 0);
-    close(sv[0]);
-    h_put(sv[1]); /* the kept file is readable, and was always writable */
-    assert_waits_quietly(r, 3);
-    h_put(other[1]);
-    reactor_event_t ev[4];
-    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
-    assert_int_equal(ev[0].fd, other[0]);
-    close(keep);
-    close(sv[1]);
-    h_close_pair(other);
+    check_dup_kept_file_reaches_nobody(*state, REACTOR_READ | REACTOR_WRITE, UNREGISTER_THEN_CLOSE);
 }
 
 /*
@@ -603,25 +617,7 @@ static void unregister_then_close_with_a_live_dup_delivers_nothing(void **state)
  */
 static void paused_then_closed_with_a_live_dup_delivers_nothing(void **state)
 {
-    reactor_t *r = *state;
-    int sv[2], other[2];
-    h_pair(sv);
-    h_pair(other);
-    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
-    H_EXPECT(reactor_register(r, other[0], REACTOR_READ, NULL, NULL), 0);
-    int keep = dup(sv[0]);
-    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
-    close(sv[0]);
-    h_put(sv[1]); /* the kept file is readable */
-    assert_waits_quietly(r, 3);
-    H_EXPECT(reactor_unregister(r, sv[0]), 0);
-    h_put(other[1]);
-    reactor_event_t ev[4];
-    H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
-    assert_int_equal(ev[0].fd, other[0]);
-    close(keep);
-    close(sv[1]);
-    h_close_pair(other);
+    check_dup_kept_file_reaches_nobody(*state, REACTOR_READ, PAUSE_THEN_CLOSE);
 }
 
 /*
