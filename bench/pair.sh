@@ -61,6 +61,7 @@ done
 printf '%s\n' "${ratios[@]}" | sort -g | awk '
     { v[NR] = $1 }
     END {
+        med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
         printf "median B/A %.3f, quartiles %.3f-%.3f, min %.3f, max %.3f, over %d rounds\n",
-            v[int((NR + 1) / 2)], v[int((NR + 3) / 4)], v[int((3 * NR + 1) / 4)], v[1], v[NR], NR
+            med, v[int((NR + 3) / 4)], v[int((3 * NR + 1) / 4)], v[1], v[NR], NR
     }'
