@@ -5,14 +5,15 @@
 # model mismatch; the input that failed is kept in the temporary directory,
 # whose name is printed.
 #
-#   bash scripts/fuzz.sh          the parser 30 s, the API fuzzer 15 s per backend
+#   bash scripts/fuzz.sh          the parser 30 s, the API fuzzer 15 s per backend,
+#                                 and 10 s on epoll and poll under a signal storm
 #   bash scripts/fuzz.sh --long   600 s each
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-http_time=30 api_time=15
+http_time=30 api_time=15 storm_time=10
 case ${1:-} in
---long) http_time=600 api_time=600 ;;
+--long) http_time=600 api_time=600 storm_time=600 ;;
 '') ;;
 *)
     echo "usage: $0 [--long]" >&2
@@ -61,6 +62,11 @@ for b in epoll poll select; do
 done
 [ -x "$dir/tests/fuzz_api_kqemu" ] &&
     RX_FUZZ_BACKEND=kqueue run api-kqueue fuzz_api_kqemu "$api_time" tests/fuzz/api
+# Under a storm of signals (a SIGPROF every 20 us): waits interrupted with
+# EINTR, which libFuzzer's own -timeout SIGALRM causes only once in a while.
+for b in epoll poll; do
+    RX_FUZZ_STORM_US=20 RX_FUZZ_BACKEND=$b run "api-$b-storm" fuzz_api "$storm_time" tests/fuzz/api
+done
 if [ "$failed" = 0 ]; then
     rm -rf "$work"
     echo "== fuzz: all passed"

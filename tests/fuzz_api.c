@@ -25,12 +25,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "reactor.h"
@@ -89,6 +91,7 @@ struct state {
 };
 
 static const char *forced_backend;
+static volatile sig_atomic_t signals_seen; /* deliveries of SIGALRM or the storm's SIGPROF */
 static int trace; /* RX_FUZZ_TRACE=1: print each operation, to read a crash */
 #define TRACE(...) (trace ? (void)fprintf(stderr, "  " __VA_ARGS__) : (void)0)
 
@@ -303,11 +306,14 @@ static void op_run_once(struct state *st)
     uint64_t before = reactor_now(st->r);
     begin_dispatch(st);
     st->in_dispatch = 1;
+    sig_atomic_t seen = signals_seen;
     int ran = reactor_run_once(st->r, 0);
+    int interrupted = signals_seen != seen;
     st->in_dispatch = 0;
     st->victim = -1;
     EXPECT(ran, st->calls, "run_once's count of callbacks");
-    end_dispatch(st, want);
+    if (!interrupted)
+        end_dispatch(st, want);
     check(st->post_head == st->post_tail, "posts left after run_once", posted, 0);
     uint64_t now = reactor_now(st->r);
     check(now >= before, "reactor_now went back", (long)now, (long)before);
@@ -327,11 +333,15 @@ static void op_select(struct state *st)
     for (int n = 0; n < NUMS; n++)
         want[n] = expected(st, n);
     begin_dispatch(st);
+    sig_atomic_t seen = signals_seen;
     int got = reactor_select(st->r, 0, ev, max);
+    int interrupted = signals_seen != seen;
+    if (interrupted && got == -EINTR)
+        return; /* nothing was taken: a ONESHOT stays armed */
     check(got >= 0 && got <= max, "select's count", got, max);
     for (int k = 0; k < got; k++)
         report(st, ev[k].fd, ev[k].events, ev[k].data, "select entry for an unregistered fd");
-    if (full)
+    if (full && !interrupted)
         end_dispatch(st, want);
 }
 
@@ -556,10 +566,87 @@ static const char *pick_backend(struct state *st)
     return b[byte(st) % (unsigned)n];
 }
 
+/*
+ * Signals. A signal that lands in the loop's wait makes it fail with EINTR
+ * (signal(7): poll, select and epoll_wait are never restarted). That is no
+ * error: reactor_select returns the documented -EINTR, or only the entries it
+ * had before the wait; reactor_run_once dispatches what it has and returns.
+ * But it is not the full dispatch the model checks for either. libFuzzer's
+ * -timeout is a SIGALRM every few seconds, which once in a long while lands
+ * just there, so the deliveries are counted, and a call during which one came
+ * is held to what an interrupted call must do instead.
+ * RX_FUZZ_STORM_US=N adds a SIGPROF every N microseconds from another thread,
+ * to make that case common rather than rare.
+ */
+static void count_signal(int sig)
+{
+    (void)sig;
+    signals_seen++;
+}
+
+static struct sigaction fuzzer_alarm; /* libFuzzer's own SIGALRM handler, chained */
+
+static void count_alarm(int sig, siginfo_t *info, void *uc)
+{
+    signals_seen++;
+    if (fuzzer_alarm.sa_flags & SA_SIGINFO)
+        fuzzer_alarm.sa_sigaction(sig, info, uc);
+    else
+        fuzzer_alarm.sa_handler(sig);
+}
+
+/* Counts SIGALRM and passes it on, once libFuzzer has installed its handler. */
+static void watch_alarm(void)
+{
+    static int watching;
+    if (watching)
+        return;
+    watching = 1;
+    EXPECT(sigaction(SIGALRM, NULL, &fuzzer_alarm), 0, "sigaction(SIGALRM) query");
+    if (!(fuzzer_alarm.sa_flags & SA_SIGINFO) &&
+        (fuzzer_alarm.sa_handler == SIG_DFL || fuzzer_alarm.sa_handler == SIG_IGN))
+        return; /* no handler: a SIGALRM ends the run anyway, or never interrupts */
+    struct sigaction sa = fuzzer_alarm;
+    sa.sa_flags |= SA_SIGINFO;
+    sa.sa_sigaction = count_alarm;
+    EXPECT(sigaction(SIGALRM, &sa, NULL), 0, "sigaction(SIGALRM)");
+}
+
+static pthread_t fuzz_thread;
+static long storm_us;
+
+/* Sends SIGPROF to the fuzzing thread every storm_us microseconds, for ever. */
+static void *storm(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {storm_us / 1000000, storm_us % 1000000 * 1000};
+    for (;;) {
+        nanosleep(&ts, NULL);
+        pthread_kill(fuzz_thread, SIGPROF);
+    }
+    return NULL;
+}
+
+/* RX_FUZZ_STORM_US=N: a SIGPROF every N us, handled without SA_RESTART. */
+static void start_storm(const char *us)
+{
+    storm_us = us ? strtol(us, NULL, 10) : 0;
+    if (storm_us <= 0)
+        return;
+    struct sigaction sa = {.sa_handler = count_signal};
+    sigemptyset(&sa.sa_mask);
+    EXPECT(sigaction(SIGPROF, &sa, NULL), 0, "sigaction(SIGPROF)");
+    fuzz_thread = pthread_self();
+    pthread_t t;
+    EXPECT(pthread_create(&t, NULL, storm, NULL), 0, "pthread_create");
+    EXPECT(pthread_detach(t), 0, "pthread_detach");
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     signal(SIGPIPE, SIG_IGN); /* writes to a closed pipe must fail, not kill us */
+    start_storm(getenv("RX_FUZZ_STORM_US"));
     const char *env = getenv("RX_FUZZ_BACKEND");
     forced_backend = env && *env ? env : NULL;
     trace = getenv("RX_FUZZ_TRACE") != NULL;
@@ -579,6 +666,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int n = 0; n < NUMS; n++)
         st.owner[n] = -1;
     cur = &st;
+    watch_alarm();
     const char *name = pick_backend(&st);
     st.r = reactor_new(name);
     if (!st.r) {
