@@ -84,14 +84,30 @@ summarize() {
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
     function add(key, v) { vals[key] = vals[key] (vals[key] == "" ? "" : " ") v }
+    # The median over rounds of a/b, each pair from the same round: the two ran
+    # back to back, so the ratio cancels most of what makes rounds differ.
+    function paired(a, b,   r, out, x) {
+        out = ""
+        for (r = 1; r <= maxround; r++)
+            if ((a SUBSEP r) in byr && (b SUBSEP r) in byr && byr[b SUBSEP r] + 0 > 0) {
+                x = byr[a SUBSEP r] / byr[b SUBSEP r]
+                out = out (out == "" ? "" : " ") x
+            }
+        if (out == "") return ""
+        vals["paired"] = out
+        return sprintf("%.2f", median("paired"))
+    }
     {
         delete f
         for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
         kind = $2
+        split($1, rk, "="); rnd = rk[2] + 0
+        if (rnd > maxround) maxround = rnd
         if (kind == "http" || kind == "ab") {
             id = (kind == "ab" ? "ab -c 100 (no keep-alive)" : f["mode"] " -c " f["conns"]) SUBSEP f["impl"]
             if (!(id in seen)) { seen[id] = 1; order[++no] = id }
             add(id SUBSEP "rps", f["req_per_s"]); add(id SUBSEP "cpu", f["cpu_us_per_req"])
+            byr[id SUBSEP "cpu" SUBSEP rnd] = f["cpu_us_per_req"]
             if (f["p99_us"] + 0 > 0) add(id SUBSEP "p99", f["p99_us"]) # 0: wrk gave none
             add(id SUBSEP "err", kind == "ab" ? f["failed"] : f["errors"] + f["non2xx"])
             if (kind == "http") add(id SUBSEP "pct", f["server_cpu_pct"]); else add(id SUBSEP "pct", "-")
@@ -101,21 +117,23 @@ summarize() {
             id = f["conns"] SUBSEP f["size"] SUBSEP f["impl"]
             if (!(id in seen)) { seen[id] = 1; eorder[++ne] = id }
             add(id SUBSEP "rt", f["round_trips_per_s"]); add(id SUBSEP "err", f["errors"])
+            byr[id SUBSEP rnd] = f["round_trips_per_s"]
             if (f["impl"] == "floor") floor[f["conns"] SUBSEP f["size"]] = 1
         }
     }
     END {
         print "HTTP (wrk -t1 and ab, GET /, medians):"
         print ""
-        print "| run | server | req/s | server CPU µs/req | server CPU % | p99 latency µs | errors (sum) |"
-        print "|---|---|---:|---:|---:|---:|---:|"
+        print "| run | server | req/s | server CPU µs/req | server CPU % | p99 latency µs | errors (sum) | CPU/req ÷ nginx, per round |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|"
         for (k = 1; k <= no; k++) {
             split(order[k], p, SUBSEP); id = order[k]
             n = split(vals[id SUBSEP "err"], e, " "); es = 0; for (i = 1; i <= n; i++) es += e[i]
             pct = vals[id SUBSEP "pct"] ~ /-/ ? "-" : median(id SUBSEP "pct")
             p99 = vals[id SUBSEP "p99"] == "" ? "n/a" : sprintf("%.0f", median(id SUBSEP "p99"))
-            printf "| %s | %s | %.0f | %.2f | %s | %s | %d |\n", p[1], p[2], median(id SUBSEP "rps"),
-                   median(id SUBSEP "cpu"), pct, p99, es
+            pr = paired(id SUBSEP "cpu", p[1] SUBSEP "nginx" SUBSEP "cpu")
+            printf "| %s | %s | %.0f | %.2f | %s | %s | %d | %s |\n", p[1], p[2], median(id SUBSEP "rps"),
+                   median(id SUBSEP "cpu"), pct, p99, es, (pr == "" ? "-" : pr)
         }
         print ""
         print "Memory (idle keep-alive connections, server VmRSS):"
@@ -126,13 +144,16 @@ summarize() {
         print ""
         print "Echo (one message in flight per connection, medians):"
         print ""
-        print "| connections | message | server | round trips/s | ratio to floor | errors |"
-        print "|---:|---:|---|---:|---:|---:|"
+        print "| connections | message | server | round trips/s | ratio to floor | errors | ÷ floor, per round | ÷ libuv, per round |"
+        print "|---:|---:|---|---:|---:|---:|---:|---:|"
         for (k = 1; k <= ne; k++) {
             split(eorder[k], p, SUBSEP); id = eorder[k]
             fl = median(p[1] SUBSEP p[2] SUBSEP "floor" SUBSEP "rt")
-            printf "| %s | %s B | %s | %.0f | %.2f | %d |\n", p[1], p[2], p[3], median(id SUBSEP "rt"),
-                   (fl > 0 ? median(id SUBSEP "rt") / fl : 0), median(id SUBSEP "err")
+            pf = paired(id, p[1] SUBSEP p[2] SUBSEP "floor")
+            pu = paired(id, p[1] SUBSEP p[2] SUBSEP "libuv")
+            printf "| %s | %s B | %s | %.0f | %.2f | %d | %s | %s |\n", p[1], p[2], p[3], median(id SUBSEP "rt"),
+                   (fl > 0 ? median(id SUBSEP "rt") / fl : 0), median(id SUBSEP "err"),
+                   (pf == "" ? "-" : pf), (pu == "" ? "-" : pu)
         }
     }' "$OUT/raw.txt"
 }
