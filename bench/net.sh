@@ -118,7 +118,6 @@ summarize() {
             if (!(id in seen)) { seen[id] = 1; eorder[++ne] = id }
             add(id SUBSEP "rt", f["round_trips_per_s"]); add(id SUBSEP "err", f["errors"])
             byr[id SUBSEP rnd] = f["round_trips_per_s"]
-            if (f["impl"] == "floor") floor[f["conns"] SUBSEP f["size"]] = 1
         }
     }
     END {
