@@ -104,8 +104,6 @@ void http_on_accept(reactor_t *r, int lfd, unsigned events, void *data)
             s->refused++;
             continue;
         }
-        int one = 1; /* answers are whole: send them now, not after the peer's ACK */
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         http_conn_open(s, fd);
         s->accepted++;
     }

@@ -91,6 +91,10 @@ struct conn {
     unsigned peer_closed : 1;   /* read() saw end of file */
     unsigned close_after : 1;   /* close once the output is written */
     unsigned answer_closes : 1; /* an answer said Connection: close: protect it when closing */
+    unsigned client_closes : 1; /* ... because the client asked: it sends nothing after */
+    unsigned drained : 1;       /* the last recv() was short: nothing was left unread then */
+    unsigned sent : 1;          /* something was sent: it may still be unacknowledged */
+    unsigned nodelay : 1;       /* TCP_NODELAY is set */
     unsigned lingering : 1;     /* our end is shut: reading until the client's end */
 };
 

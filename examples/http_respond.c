@@ -138,8 +138,10 @@ void http_respond(struct conn *c, const struct http_request *req, int status, co
 {
     c->s->requests++;
     int keep = req && req->keep_alive && !c->s->draining;
-    if (!keep)
+    if (!keep) {
         c->close_after = c->answer_closes = 1;
+        c->client_closes |= req && !req->keep_alive;
+    }
     const char *connection = !keep                    ? "Connection: close\r\n"
                              : req && req->minor == 0 ? "Connection: keep-alive\r\n"
                                                       : "";

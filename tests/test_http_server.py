@@ -267,6 +267,51 @@ def test_misbehaving_clients(srv):
     check("the server still answers after all misbehaving clients", answers[0][2] == HELLO)
 
 
+TCP_CLOSE = 7  # tcpi_state (linux/tcp_states.h): CLOSE_WAIT is 8, CLOSE 7
+
+
+def server_reset_after_our_byte(s, within):
+    """After the server's end of file: sends one byte and says whether the server answers
+    it with a reset within `within` s, which it does only once its socket is closed. A
+    server that lingers (shut its end, still reading) takes the byte and stays silent."""
+    s.sendall(b"x")
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == TCP_CLOSE:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_close_stages(srv):
+    # The client asked for the close, and nothing of it is unread: the server closes at
+    # once. Its answer is safe (a reset follows only bytes the client must not send), and
+    # it holds no socket, timer or extra system calls for the client's end to come.
+    for what, req in [("HTTP/1.0", b"GET / HTTP/1.0\r\n\r\n"),
+                      ("Connection: close", get("/", b"Connection: close\r\n"))]:
+        s = srv.conn()
+        s.sendall(req)
+        r = Reader(s)
+        check_answer(f"{what}: answered", r.response(), 200, "text/plain", HELLO, connection="close")
+        check(f"{what}: then end of file", r.at_eof() and not r.buf)
+        check(f"{what}, nothing more sent: the server closed at once (a byte after is reset)",
+              server_reset_after_our_byte(s, 1.0))
+        s.close()
+    # Bytes behind the closing request are unread: closing now would reset them and
+    # could take the answer with them, so the server shuts its end and reads until ours.
+    for what, req in [("pipelined behind Connection: close", get("/", b"Connection: close\r\n") + get("/")),
+                      ("413 with its body unread", b"POST / HTTP/1.1\r\nHost: t\r\n"
+                       b"Content-Length: 100000000\r\n\r\n" + b"b" * 1000)]:
+        s = srv.conn()
+        s.sendall(req)
+        r = Reader(s)
+        line = r.response()[0]
+        check(f"{what}: one answer, then end of file", r.at_eof() and not r.buf, line)
+        check(f"{what}: the server lingers (a byte after is read, not reset)",
+              not server_reset_after_our_byte(s, 0.5))
+        s.close()
+
+
 def test_slow_handler(srv):
     results = []
 
@@ -594,7 +639,7 @@ def main():
 
         srv = Server("--root", www, "--quiet")
         for test in (test_routes, test_pipelining, test_errors, test_misbehaving_clients,
-                     test_slow_handler, lambda s: test_static(s, www), test_ab):
+                     test_close_stages, test_slow_handler, lambda s: test_static(s, www), test_ab):
             test(srv)
         srv.stop("main server")
         test_timeouts()
