@@ -13,9 +13,9 @@
 # generators (wrk, ab, the echo and idle clients) to CPU 1. Each measurement is
 # run for every server in turn, starting from a different one each round, and
 # the report gives the median over the rounds. Besides requests per second it
-# reports the server's CPU time per request (utime+stime from /proc/PID/stat
-# before and after the run): a single-threaded wrk is often the bottleneck, and
-# then req/s says more about wrk than about the server.
+# reports the server's CPU time per request (its threads' time on a CPU, from
+# /proc/PID/task/*/schedstat before and after the run): a single-threaded wrk is
+# often the bottleneck, and then req/s says more about wrk than about the server.
 #
 # One line per result goes to OUT/raw.txt, prefixed with round=N like
 # bench/run.sh's; OUT/summary.md holds the median tables and OUT/commands.txt
@@ -275,10 +275,13 @@ stop() { # PID: stops a server started here and forgets it
     PIDS=("${keep[@]}")
 }
 
-ticks() { # PID: utime+stime in clock ticks, all threads
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+# PID: its CPU time in µs, all threads. schedstat's first field is the time on
+# a CPU in ns; utime+stime from /proc/PID/stat come in 10 ms ticks, which left
+# ab's 0.3 s of server CPU per run good to only 3%.
+ticks() {
+    cat "/proc/$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s / 1000 }'
 }
-HZ=$(getconf CLK_TCK)
+HZ=1000000 # ticks per second
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
