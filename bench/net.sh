@@ -278,10 +278,9 @@ stop() { # PID: stops a server started here and forgets it
 # PID: its CPU time in µs, all threads. schedstat's first field is the time on
 # a CPU in ns; utime+stime from /proc/PID/stat come in 10 ms ticks, which left
 # ab's 0.3 s of server CPU per run good to only 3%.
-ticks() {
+cpu_us() {
     cat "/proc/$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s / 1000 }'
 }
-HZ=1000000 # ticks per second
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
@@ -300,9 +299,9 @@ wrk_one() { # IMPL MODE CONNS SECS
     [ "$mode" = pipelined ] && extra=(-s "$ROOT/bench/pipeline.lua" -- "$PIPE_DEPTH")
     local cmd=(wrk -t1 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/" "${extra[@]}")
     [ "$ROUND" -gt 1 ] || echo "${CLI_PIN[*]} ${cmd[*]}  # $impl" | sed "s|$ROOT/||;s|:$port/|:PORT/|" >>"$CMDS"
-    t0=$(ticks "$pid")
+    t0=$(cpu_us "$pid")
     out=$("${CLI_PIN[@]}" "${cmd[@]}" 2>&1) || true
-    t1=$(ticks "$pid")
+    t1=$(cpu_us "$pid")
     echo "$out" >>"$LOG"
     local rps reqs p99 errs non2xx
     rps=$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')
@@ -318,11 +317,11 @@ wrk_one() { # IMPL MODE CONNS SECS
         "p99_us=$(to_us "$p99") errors=${errs:-0} non2xx=${non2xx:-0}"
 }
 
-# One result line of a timed HTTP run: IMPL MODE CONNS SECS REQ_PER_S REQUESTS SERVER_TICKS REST
+# One result line of a timed HTTP run: IMPL MODE CONNS SECS REQ_PER_S REQUESTS SERVER_CPU_US REST
 http_result() {
     echo "round=$ROUND http impl=$1 mode=$2 conns=$3 secs=$4 req_per_s=$5" \
-        "cpu_us_per_req=$(awk -v d="$7" -v hz="$HZ" -v n="$6" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')" \
-        "server_cpu_pct=$(awk -v d="$7" -v hz="$HZ" -v s="$4" 'BEGIN { printf "%.0f", d * 100 / hz / s }')" \
+        "cpu_us_per_req=$(awk -v d="$7" -v n="$6" 'BEGIN { printf "%.2f", d / n }')" \
+        "server_cpu_pct=$(awk -v d="$7" -v s="$4" 'BEGIN { printf "%.0f", d / 1e4 / s }')" \
         "$8" >>"$RAW"
 }
 
@@ -331,9 +330,9 @@ ab_one() { # IMPL (ab without -k: one connection per request)
     [ "$impl" = floor ] && port=${HPORT[floor-close]} pid=${HPID[floor-close]}
     local cmd=(ab -q -c 100 -n "$AB_N" "http://127.0.0.1:$port/")
     [ "$ROUND" -gt 1 ] || echo "${CLI_PIN[*]} ${cmd[*]}  # $impl" | sed "s|:$port/|:PORT/|" >>"$CMDS"
-    t0=$(ticks "$pid")
+    t0=$(cpu_us "$pid")
     out=$("${CLI_PIN[@]}" "${cmd[@]}" 2>&1) || true
-    t1=$(ticks "$pid")
+    t1=$(cpu_us "$pid")
     echo "$out" >>"$LOG"
     local rps failed complete p99
     rps=$(echo "$out" | awk '/^Requests per second:/ { print $4 }')
@@ -342,7 +341,7 @@ ab_one() { # IMPL (ab without -k: one connection per request)
     p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
     [ -n "$rps" ] || { echo "net.sh: ab against $impl gave no result" >&2; return 0; }
     echo "round=$ROUND ab impl=$impl conns=100 n=$AB_N req_per_s=$rps" \
-        "cpu_us_per_req=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$complete" 'BEGIN { printf "%.2f", d * 1e6 / hz / n }')" \
+        "cpu_us_per_req=$(awk -v d=$((t1 - t0)) -v n="$complete" 'BEGIN { printf "%.2f", d / n }')" \
         "p99_us=$((p99 * 1000)) failed=$failed" >>"$RAW"
 }
 
@@ -352,9 +351,9 @@ h2load_one() { # IMPL
     local impl=$1 port=${HPORT[$1]} pid=${HPID[$1]} t0 t1 out
     local cmd=(h2load --h1 -t1 -c100 -m10 -D "$PIPE_SECS" "http://127.0.0.1:$port/")
     [ "$ROUND" -gt 1 ] || echo "${CLI_PIN[*]} ${cmd[*]}  # $impl" | sed "s|:$port/|:PORT/|" >>"$CMDS"
-    t0=$(ticks "$pid")
+    t0=$(cpu_us "$pid")
     out=$("${CLI_PIN[@]}" "${cmd[@]}" 2>&1) || true
-    t1=$(ticks "$pid")
+    t1=$(cpu_us "$pid")
     echo "$out" >>"$LOG"
     local rps done_n failed
     rps=$(echo "$out" | awk '/^finished in/ { gsub(",", ""); print $4 }')
