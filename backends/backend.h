@@ -34,7 +34,16 @@ enum rx_feature {
     /* Each fd is reported at most once per wait, always with its tag: the
      * core can then dispatch straight from the backend's reports. */
     RX_FEAT_TAGGED_ONCE = 1u << 4,
+    /* A change to nothing parks the fd's entry instead of deleting it: the
+     * entry stays in the kernel, inert, and the core keeps RX_IN_KERNEL, so
+     * that arming it again is a modify. A parked entry reports at most once
+     * more (a hang-up or error already pending), tagged RX_TAG_PARKED, which
+     * the core drops, and never after; so it never needs its number again. */
+    RX_FEAT_PARK = 1u << 5,
 };
+
+/* The tag of a parked entry's last report (RX_FEAT_PARK): no registration's. */
+#define RX_TAG_PARKED UINT32_MAX
 
 /*
  * One readiness report from a backend. `events` is in the backend's own bits,
@@ -83,8 +92,10 @@ struct rx_backend {
 
     /*
      * Brings the kernel from `old` to `want` for `fd`. Both are REACTOR_*
-     * masks; `old` may carry RX_IN_KERNEL, `want` == 0 means remove. `tag`
-     * identifies the registration and is returned with its events.
+     * masks; `old` may carry RX_IN_KERNEL, `want` == 0 means remove (or
+     * park, with RX_FEAT_PARK): once it returns, nothing may be reported for
+     * the fd but a parked entry's last report. `tag` identifies the
+     * registration and is returned with its events.
      * Returns 0 or -errno (the core decides which errors to absorb).
      */
     int (*change)(void *state, int fd, unsigned old, unsigned want, uint32_t tag);

@@ -37,9 +37,10 @@ static int rx_collect_one(reactor_t *r, const struct rx_ready *rd, struct rx_pen
 {
     struct rx_fd *e = rx_fd_get(r, rd->fd);
     if (!e || !(e->flags & RX_FD_USED) || (rd->tag && rd->tag != e->gen)) {
-        /* No live registration wanted this: the kernel holds a file we could
-         * not delete (see rx_rebuild_backend). */
-        if (r->ops->features & RX_FEAT_REBUILD_ON_STALE)
+        /* No live registration wanted this: a parked entry's last report, or
+         * else the kernel holds a file we could not delete (see
+         * rx_rebuild_backend). */
+        if (rd->tag != RX_TAG_PARKED && (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
             r->rebuild = 1;
         return 0;
     }
@@ -198,9 +199,11 @@ static int rx_dispatch_careful(reactor_t *r, const struct rx_ready *rd)
     int fd = rd->fd;
     const struct rx_fd *e = &r->fds[fd];
     if (rd->tag != e->gen) {
-        /* Stale because a callback of this batch (un)registered the fd, or
-         * else a file the kernel keeps reporting (see rx_collect_one). */
-        if (e->touched != r->batch_seq && (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
+        /* Stale because a callback of this batch (un)registered the fd, a
+         * parked entry's last report, or else a file the kernel keeps
+         * reporting (see rx_collect_one). */
+        if (e->touched != r->batch_seq && rd->tag != RX_TAG_PARKED &&
+            (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
             r->rebuild = 1;
         return 0;
     }

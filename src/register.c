@@ -8,7 +8,10 @@
  *  - unregister: at once. A delete deferred to the next wait could meet a
  *    different file under the same fd number (the caller is free to close and
  *    reopen in between), and a forked child that still holds the file would
- *    otherwise keep our interest armed.
+ *    otherwise keep our interest armed. On epoll the entry is parked rather
+ *    than deleted (RX_FEAT_PARK, see backends/epoll.c): disarmed at once and
+ *    never named again, so registering the same file later re-arms it
+ *    instead of allocating a new one, and close(2) frees it as before.
  *  - modify: deferred to the next wait and coalesced, as libevent's changelist
  *    and libev's fdchanges do: a callback that flips WRITE on and off again
  *    costs nothing, and several changes to one fd cost at most one kernel call.
@@ -17,9 +20,9 @@
  *    stop watching an fd that stays open. Deferral is safe here, where it is
  *    not for unregister, because a registered fd is still its owner's to
  *    name: so a pause and a resume between two waits cost nothing. One that
- *    reaches a wait removes the kernel entry (epoll reports HUP and ERR even
- *    to an entry armed with nothing, which would spin), and the resume adds
- *    it again.
+ *    reaches a wait disarms the kernel entry (epoll parks it: an entry merely
+ *    armed with nothing would still report HUP and ERR, and spin), and the
+ *    resume arms it again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -72,8 +75,10 @@ static void rx_fd_sync(struct rx_fd *e)
 
 static uint32_t rx_next_gen(reactor_t *r)
 {
-    if (++r->last_gen == 0) /* 0 means "no registration": skip it on wrap-around */
-        ++r->last_gen;
+    /* 0 means "no registration" and RX_TAG_PARKED "a parked entry": skip
+     * both on wrap-around. */
+    if (++r->last_gen == RX_TAG_PARKED)
+        r->last_gen = 1;
     return r->last_gen;
 }
 
@@ -94,8 +99,11 @@ static int rx_apply(reactor_t *r, int fd, struct rx_fd *e, unsigned want)
     if (want)
         e->gen = rx_next_gen(r);
     int rc = r->ops->change(r->state, fd, e->kernel, want, e->gen);
-    if (rc == 0)
-        e->kernel = want ? (uint8_t)(want | RX_IN_KERNEL) : 0;
+    if (rc == 0) {
+        /* A parked entry stays in the kernel, armed with nothing. */
+        unsigned parked = (r->ops->features & RX_FEAT_PARK) ? (e->kernel & RX_IN_KERNEL) : 0;
+        e->kernel = (uint8_t)(want ? want | RX_IN_KERNEL : parked);
+    }
     rx_fd_sync(e);
     return rc;
 }
@@ -174,7 +182,7 @@ static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
     if (e->kernel & RX_IN_KERNEL) {
         int rc = rx_apply(r, fd, e, 0);
         /* Closed fd (EBADF), or its number now names a file the kernel never saw
-         * (ENOENT after dup2): either way nothing of ours is left to delete. */
+         * (ENOENT after dup2): either way nothing of ours is left to disarm. */
         if (rc < 0 && rc != -EBADF && rc != -ENOENT)
             return rc;
     }
@@ -188,6 +196,9 @@ static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
     e->gen = 0; /* events of this registration still in a batch are now stale */
     e->fast = 0;
     e->events = 0;
+    /* A parked entry is forgotten: the next registration of this number
+     * starts with ADD, which a new file (closed and reused: the common case)
+     * needs, and which the same file answers with EEXIST, then MOD. */
     e->kernel = 0;
     e->flags = 0;
     e->cb = NULL;

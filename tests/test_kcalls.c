@@ -24,11 +24,17 @@ int __real_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout);
 int __wrap_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int __wrap_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout);
 
+/* Successful epoll_ctl calls by operation (EPOLL_CTL_ADD, _DEL and _MOD are 1, 2, 3). */
+static int kdone[4];
+
 int __wrap_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
     kcalls++;
     kchanges++;
-    return __real_epoll_ctl(epfd, op, fd, ev);
+    int rc = __real_epoll_ctl(epfd, op, fd, ev);
+    if (rc == 0 && op >= 0 && op < 4)
+        kdone[op]++;
+    return rc;
 }
 
 int __wrap_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
@@ -230,7 +236,8 @@ static void pause_and_resume_between_two_waits_cost_nothing(void **state)
 }
 
 /* A pause that reaches a wait costs one change there and nothing after;
- * unregistering the paused fd then costs nothing either. */
+ * unregistering the paused fd then costs nothing either: what it left in the
+ * kernel (nothing on kqueue, a parked entry on epoll) is armed with nothing. */
 static void pause_costs_one_change_at_the_next_wait(void **state)
 {
     reactor_t *r = *state;
@@ -252,9 +259,87 @@ static void pause_costs_one_change_at_the_next_wait(void **state)
     select_cost(r);
     before = kchanges;
     H_EXPECT(reactor_unregister(r, sv[0]), 0);
-    assert_int_equal(kchanges, before); /* nothing of it was left in the kernel */
+    assert_int_equal(kchanges, before); /* nothing of it was left armed */
     h_close_pair(sv);
 }
+
+/*
+ * A fired ONESHOT holds nothing armed in the kernel (epoll disabled the whole
+ * entry, kqueue deleted the reported filter), so unregistering it needs no
+ * kernel call: nothing is left that could report.
+ */
+static void unregister_of_a_fired_oneshot_costs_no_kernel_call(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_WRITE | REACTOR_ONESHOT, NULL, NULL), 0);
+    reactor_event_t ev[2];
+    H_EXPECT(reactor_select(r, 1000, ev, 2), 1);
+    int before = kcalls;
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    assert_int_equal(kcalls, before);
+    h_close_pair(sv);
+}
+
+#if defined(RX_KCALLS_EPOLL)
+/* Successful epoll_ctl calls of each operation since the last reset. */
+static void kdone_reset(void)
+{
+    memset(kdone, 0, sizeof kdone);
+}
+
+static void assert_kdone(int add, int del, int mod, const char *what)
+{
+    if (kdone[EPOLL_CTL_ADD] != add || kdone[EPOLL_CTL_DEL] != del || kdone[EPOLL_CTL_MOD] != mod)
+        fail_msg("%s: %d ADD, %d DEL, %d MOD succeeded; expected %d, %d, %d", what,
+                 kdone[EPOLL_CTL_ADD], kdone[EPOLL_CTL_DEL], kdone[EPOLL_CTL_MOD], add, del, mod);
+}
+
+/*
+ * epoll: an unregister disarms the fd's entry in place (EPOLL_CTL_MOD) instead
+ * of deleting it, and a registration of the same file finds that entry and
+ * arms it again: no DEL and no ADD, which cost the kernel an allocation, a
+ * wait-queue entry and an RCU free (about 1.6 us for the pair here, against
+ * 0.65 us for two MODs). The unregister still reaches the kernel at once
+ * (above): what it leaves is inert and never needs the number again.
+ */
+static void unregister_and_register_of_a_kept_fd_neither_delete_nor_add(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    idle_cost(r);
+    kdone_reset();
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    assert_kdone(0, 0, 1, "unregister");
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
+    assert_kdone(0, 0, 2, "unregister, then register of the same file");
+    reactor_event_t ev[2];
+    H_EXPECT(reactor_select(r, 1000, ev, 2), 1); /* armed again, and for what was asked */
+    assert_int_equal(ev[0].events, REACTOR_WRITE);
+    h_close_pair(sv);
+}
+
+/* A pause that reaches a wait disarms in place too, and the resume re-arms. */
+static void pause_across_a_wait_neither_deletes_nor_adds(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_WRITE, NULL, NULL), 0);
+    idle_cost(r);
+    kdone_reset();
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    select_cost(r);
+    H_EXPECT(reactor_modify(r, sv[0], REACTOR_WRITE, NULL, NULL), 0);
+    reactor_event_t ev[2];
+    H_EXPECT(reactor_select(r, 1000, ev, 2), 1);
+    assert_kdone(0, 0, 2, "pause, wait, resume");
+    h_close_pair(sv);
+}
+#endif
 
 int main(void)
 {
@@ -274,6 +359,11 @@ int main(void)
         T(fired_oneshot_costs_no_kernel_call_to_disarm),
         T(pause_and_resume_between_two_waits_cost_nothing),
         T(pause_costs_one_change_at_the_next_wait),
+        T(unregister_of_a_fired_oneshot_costs_no_kernel_call),
+#if defined(RX_KCALLS_EPOLL)
+        T(unregister_and_register_of_a_kept_fd_neither_delete_nor_add),
+        T(pause_across_a_wait_neither_deletes_nor_adds),
+#endif
     };
     return H_RUN(tests);
 }

@@ -673,6 +673,84 @@ static void unregister_and_register_again_before_a_wait_serves_the_new_registrat
     h_close_pair(sv);
 }
 
+/* Fails if the backend's kernel object changed since `bfd`: a rebuild. */
+static void assert_not_rebuilt(reactor_t *r, int bfd, const char *after)
+{
+    if (reactor_backend_fd(r) != bfd)
+        fail_msg("after %s the backend fd %d became %d: the set was rebuilt", after, bfd,
+                 reactor_backend_fd(r));
+}
+
+/*
+ * An fd unregistered while its owner keeps it open (to hand it to another
+ * loop, say), which then turns readable and hangs up, before or after the
+ * unregister: nobody is told, the wait blocks, and the set is not rebuilt.
+ * Registered again, the same file is served at once. (epoll leaves an inert
+ * entry behind an unregister, which may report a hang-up once more under a
+ * tag no registration has: dropped, and not taken for a file it cannot name.)
+ */
+static void unregistered_fd_kept_open_is_not_delivered_nor_rebuilt(void **state)
+{
+    reactor_t *r = *state;
+    for (int hup_first = 0; hup_first < 2; hup_first++) {
+        int sv[2], tag;
+        h_pair(sv);
+        H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
+        int bfd = reactor_backend_fd(r);
+        if (hup_first) {
+            h_put(sv[1]);
+            close(sv[1]);
+        }
+        H_EXPECT(reactor_unregister(r, sv[0]), 0);
+        if (!hup_first) {
+            h_put(sv[1]);
+            close(sv[1]);
+        }
+        assert_waits_quietly(r, 2);
+        assert_not_rebuilt(r, bfd, "waits with an unregistered fd hung up");
+        H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, &tag), 0);
+        reactor_event_t ev[4];
+        H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
+        assert_int_equal(ev[0].fd, sv[0]);
+        assert_int_equal(ev[0].events, REACTOR_READ);
+        assert_ptr_equal(ev[0].data, &tag);
+        H_EXPECT(reactor_unregister(r, sv[0]), 0);
+        close(sv[0]);
+    }
+}
+
+/*
+ * A paused registration whose fd hangs up, before or after the pause reached
+ * the kernel: nothing is delivered while it is paused, the wait blocks, the
+ * set is not rebuilt, and the resume delivers the hang-up as readiness.
+ */
+static void paused_fd_that_hangs_up_is_served_only_after_the_resume(void **state)
+{
+    reactor_t *r = *state;
+    for (int hup_first = 0; hup_first < 2; hup_first++) {
+        int sv[2];
+        h_pair(sv);
+        H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+        int bfd = reactor_backend_fd(r);
+        assert_waits_quietly(r, 0);
+        if (hup_first)
+            close(sv[1]);
+        H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+        assert_waits_quietly(r, 0); /* the pause reaches the kernel */
+        if (!hup_first)
+            close(sv[1]);
+        assert_waits_quietly(r, 2);
+        assert_not_rebuilt(r, bfd, "waits with a paused fd hung up");
+        H_EXPECT(reactor_modify(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+        reactor_event_t ev[4];
+        H_EXPECT(reactor_select(r, 1000, ev, 4), 1);
+        assert_int_equal(ev[0].fd, sv[0]);
+        assert_int_equal(ev[0].events, REACTOR_READ);
+        H_EXPECT(reactor_unregister(r, sv[0]), 0);
+        close(sv[0]);
+    }
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
@@ -697,6 +775,8 @@ int main(void)
         T(paused_then_closed_with_a_live_dup_delivers_nothing),
         T(number_unregistered_closed_and_reused_serves_only_the_new_file),
         T(unregister_and_register_again_before_a_wait_serves_the_new_registration),
+        T(unregistered_fd_kept_open_is_not_delivered_nor_rebuilt),
+        T(paused_fd_that_hangs_up_is_served_only_after_the_resume),
     };
     return H_RUN(tests);
 }
