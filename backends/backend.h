@@ -37,8 +37,8 @@ enum rx_feature {
     /* A change to nothing parks the fd's entry instead of deleting it: the
      * entry stays in the kernel, inert, and the core keeps RX_IN_KERNEL, so
      * that arming it again is a modify. A parked entry reports at most once
-     * more (a hang-up or error already pending), tagged RX_TAG_PARKED, which
-     * the core drops, and never after; so it never needs its number again. */
+     * more (a hang-up or error, pending or to come), tagged RX_TAG_PARKED,
+     * which the core drops, and never after: it never needs its number again. */
     RX_FEAT_PARK = 1u << 5,
 };
 

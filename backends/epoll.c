@@ -89,7 +89,6 @@ static void rx_epoll_destroy(void *state)
 static int rx_epoll_change(void *state, int fd, unsigned old, unsigned want, uint32_t tag)
 {
     struct rx_epoll *ep = state;
-    /* A non-NULL event even for DEL: kernels before 2.6.9 demanded one. */
     struct epoll_event ev = {0};
     if (!want) {
         if (!(old & RX_IN_KERNEL) || !(old & (REACTOR_READ | REACTOR_WRITE)))
