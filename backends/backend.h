@@ -34,15 +34,9 @@ enum rx_feature {
     /* Each fd is reported at most once per wait, always with its tag: the
      * core can then dispatch straight from the backend's reports. */
     RX_FEAT_TAGGED_ONCE = 1u << 4,
-    /* A change to nothing parks the fd's entry instead of deleting it: the
-     * entry stays in the kernel, inert, and the core keeps RX_IN_KERNEL, so
-     * that arming it again is a modify. A parked entry reports at most once
-     * more (a hang-up or error, pending or to come), tagged RX_TAG_PARKED,
-     * which the core drops, and never after: it never needs its number again. */
-    RX_FEAT_PARK = 1u << 5,
 };
 
-/* The tag of a parked entry's last report (RX_FEAT_PARK): no registration's. */
+/* The tag of a parked entry's last report (see rx_backend.park): no registration's. */
 #define RX_TAG_PARKED UINT32_MAX
 
 /*
@@ -92,13 +86,21 @@ struct rx_backend {
 
     /*
      * Brings the kernel from `old` to `want` for `fd`. Both are REACTOR_*
-     * masks; `old` may carry RX_IN_KERNEL, `want` == 0 means remove (or
-     * park, with RX_FEAT_PARK): once it returns, nothing may be reported for
-     * the fd but a parked entry's last report. `tag` identifies the
-     * registration and is returned with its events.
+     * masks; `old` may carry RX_IN_KERNEL, `want` == 0 means remove. `tag`
+     * identifies the registration and is returned with its events.
      * Returns 0 or -errno (the core decides which errors to absorb).
      */
     int (*change)(void *state, int fd, unsigned old, unsigned want, uint32_t tag);
+
+    /*
+     * Optional (NULL: the core removes instead). Disarms an armed fd that
+     * stays registered - a pause - and leaves its entry in the kernel, inert,
+     * so that the resume is a modify rather than an add. A parked entry may
+     * report once more (a hang-up or an error, pending or to come), tagged
+     * RX_TAG_PARKED, which the core drops, and never after: nothing about it
+     * ever needs the fd's number again. Returns 0 or -errno.
+     */
+    int (*park)(void *state, int fd);
 
     /*
      * Waits up to timeout_ms (-1 forever) and fills at most `max` reports.

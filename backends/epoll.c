@@ -16,21 +16,21 @@
  *    then be reported (IN, OUT, ERR, HUP) sits in the low byte of the events
  *    word, the byte the core's evmap is indexed by.
  *  - Regular files and directories are refused with EPERM: passed through.
- *  - Removing is parking (RX_FEAT_PARK): EPOLL_CTL_MOD to EPOLLONESHOT and no
+ *  - A pause is parked (rx_epoll_park): EPOLL_CTL_MOD to EPOLLONESHOT and no
  *    events, rather than EPOLL_CTL_DEL. The kernel adds EPOLLERR and EPOLLHUP
  *    to any mask, but a ONESHOT entry that has reported is disabled whole
  *    (ep_send_events keeps only the private bits, and ep_poll_callback and
  *    ep_item_poll then see nothing), so the entry reports at most once more
  *    and is inert after. What parking saves: a DEL frees the entry (its
- *    wait-queue hook, an RCU-deferred free) and an ADD allocates and hooks a
- *    new one; measured on this machine's kernel with 1,000 socketpairs, DEL +
- *    ADD cost 1.6 us and two MODs 0.65 us. Arming the same file again finds
- *    the entry (MOD, or ADD answered EEXIST then MOD); closing the file
- *    frees it, as it frees any entry (no slower than DEL then close: 3.7 us
- *    against 3.6 us for a socketpair end). libev and nginx leave entries to
- *    close(2) too, but armed, and delete them later by number; a parked
- *    entry is never named again, so the number is free for its owner to
- *    close and reuse at once.
+ *    wait-queue hook, an RCU-deferred free) and the resume's ADD allocates
+ *    and hooks a new one; measured on this machine's kernel with 1,000
+ *    socketpairs, DEL + ADD cost 1.6 us and two MODs 0.65 us.
+ *  - An unregister deletes (the core skips it when nothing is armed: a parked
+ *    entry or a fired ONESHOT is left for close(2) to free). Parking there
+ *    too would make unregister + register of a kept fd cheaper, but the usual
+ *    unregister is followed by close, which then frees the entry the DEL
+ *    would have: the MOD is added work, measured at about 3% of the CPU per
+ *    connection of reactor-httpd under ab (2026-12-06).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -90,13 +90,8 @@ static int rx_epoll_change(void *state, int fd, unsigned old, unsigned want, uin
 {
     struct rx_epoll *ep = state;
     struct epoll_event ev = {0};
-    if (!want) {
-        if (!(old & RX_IN_KERNEL) || !(old & (REACTOR_READ | REACTOR_WRITE)))
-            return 0; /* not in the set, or disabled already (parked, or a fired ONESHOT) */
-        ev.events = EPOLLONESHOT;
-        ev.data.u64 = (uint64_t)RX_TAG_PARKED << 32 | (uint32_t)fd;
-        return epoll_ctl(ep->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
-    }
+    if (!want) /* the event is ignored, but kernels before 2.6.9 demanded one */
+        return epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
     ev.events = ((want & REACTOR_READ) ? EPOLLIN : 0u) | ((want & REACTOR_WRITE) ? EPOLLOUT : 0u) |
                 ((want & REACTOR_EDGE) ? EPOLLET : 0u) |
                 ((want & REACTOR_ONESHOT) ? EPOLLONESHOT : 0u);
@@ -114,6 +109,14 @@ static int rx_epoll_change(void *state, int fd, unsigned old, unsigned want, uin
     else
         return -errno;
     return epoll_ctl(ep->epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int rx_epoll_park(void *state, int fd)
+{
+    struct rx_epoll *ep = state;
+    struct epoll_event ev = {.events = EPOLLONESHOT};
+    ev.data.u64 = (uint64_t)RX_TAG_PARKED << 32 | (uint32_t)fd;
+    return epoll_ctl(ep->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
 /*
@@ -161,12 +164,12 @@ static int rx_epoll_fd(const void *state)
 
 const struct rx_backend rx_backend_epoll = {
     .name = "epoll",
-    .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FD | RX_FEAT_REBUILD_ON_STALE | RX_FEAT_TAGGED_ONCE |
-                RX_FEAT_PARK,
+    .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FD | RX_FEAT_REBUILD_ON_STALE | RX_FEAT_TAGGED_ONCE,
     .evmap = rx_epoll_map,
     .create = rx_epoll_create,
     .destroy = rx_epoll_destroy,
     .change = rx_epoll_change,
+    .park = rx_epoll_park,
     .wait = rx_epoll_wait,
     .backend_fd = rx_epoll_fd,
 };

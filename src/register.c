@@ -8,10 +8,10 @@
  *  - unregister: at once. A delete deferred to the next wait could meet a
  *    different file under the same fd number (the caller is free to close and
  *    reopen in between), and a forked child that still holds the file would
- *    otherwise keep our interest armed. On epoll the entry is parked rather
- *    than deleted (RX_FEAT_PARK, see backends/epoll.c): disarmed at once and
- *    never named again, so registering the same file later re-arms it
- *    instead of allocating a new one, and close(2) frees it as before.
+ *    otherwise keep our interest armed. An entry the kernel holds armed with
+ *    nothing (a pause parked on epoll, a fired ONESHOT) is left for close(2)
+ *    to free, at no kernel call: nothing a registration could receive can
+ *    come from it.
  *  - modify: deferred to the next wait and coalesced, as libevent's changelist
  *    and libev's fdchanges do: a callback that flips WRITE on and off again
  *    costs nothing, and several changes to one fd cost at most one kernel call.
@@ -20,9 +20,11 @@
  *    stop watching an fd that stays open. Deferral is safe here, where it is
  *    not for unregister, because a registered fd is still its owner's to
  *    name: so a pause and a resume between two waits cost nothing. One that
- *    reaches a wait disarms the kernel entry (epoll parks it: an entry merely
- *    armed with nothing would still report HUP and ERR, and spin), and the
- *    resume arms it again.
+ *    reaches a wait disarms the kernel entry, and the resume arms it again.
+ *    Where the backend can park (epoll: see rx_epoll_park), the entry stays,
+ *    inert, and both are a modify; elsewhere it is removed and added again
+ *    (an epoll entry merely armed with nothing would still report HUP and
+ *    ERR, and spin).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -99,11 +101,20 @@ static int rx_apply(reactor_t *r, int fd, struct rx_fd *e, unsigned want)
     if (want)
         e->gen = rx_next_gen(r);
     int rc = r->ops->change(r->state, fd, e->kernel, want, e->gen);
-    if (rc == 0) {
-        /* A parked entry stays in the kernel, armed with nothing. */
-        unsigned parked = (r->ops->features & RX_FEAT_PARK) ? (e->kernel & RX_IN_KERNEL) : 0;
-        e->kernel = (uint8_t)(want ? want | RX_IN_KERNEL : parked);
-    }
+    if (rc == 0)
+        e->kernel = want ? (uint8_t)(want | RX_IN_KERNEL) : 0;
+    rx_fd_sync(e);
+    return rc;
+}
+
+/* Disarms a paused registration, parking its entry where the backend can. */
+static int rx_disarm_paused(reactor_t *r, int fd, struct rx_fd *e)
+{
+    if (!r->ops->park)
+        return rx_apply(r, fd, e, 0);
+    int rc = r->ops->park(r->state, fd);
+    if (rc == 0)
+        e->kernel = RX_IN_KERNEL; /* in the kernel, armed with nothing */
     rx_fd_sync(e);
     return rc;
 }
@@ -179,10 +190,14 @@ static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *da
 
 static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
 {
-    if (e->kernel & RX_IN_KERNEL) {
+    /* An entry armed with nothing (a fired ONESHOT, or parked: at most one
+     * more report, under a tag no registration has) needs no delete: close(2)
+     * frees it, and a registration of the same file finds it (see
+     * rx_epoll_change). The delete would be a kernel call for nothing. */
+    if ((e->kernel & RX_IN_KERNEL) && rx_armed(e)) {
         int rc = rx_apply(r, fd, e, 0);
         /* Closed fd (EBADF), or its number now names a file the kernel never saw
-         * (ENOENT after dup2): either way nothing of ours is left to disarm. */
+         * (ENOENT after dup2): either way nothing of ours is left to delete. */
         if (rc < 0 && rc != -EBADF && rc != -ENOENT)
             return rc;
     }
@@ -196,9 +211,6 @@ static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
     e->gen = 0; /* events of this registration still in a batch are now stale */
     e->fast = 0;
     e->events = 0;
-    /* A parked entry is forgotten: the next registration of this number
-     * starts with ADD, which a new file (closed and reused: the common case)
-     * needs, and which the same file answers with EEXIST, then MOD. */
     e->kernel = 0;
     e->flags = 0;
     e->cb = NULL;
@@ -362,7 +374,8 @@ int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max)
             continue;
         }
         e->flags &= (uint8_t)~RX_FD_DIRTY;
-        int rc = rx_apply(r, fd, e, want);
+        int rc =
+            want == 0 && e->events == 0 ? rx_disarm_paused(r, fd, e) : rx_apply(r, fd, e, want);
         /* A disarm refused because the fd was closed (or its number reused)
          * while registered: a fired ONESHOT's other filter (kqueue), or a
          * pause. The close dropped our entry, unless the file lives on in a
