@@ -146,7 +146,7 @@ REACTOR_API int reactor_register(reactor_t *r, int fd, unsigned events, reactor_
 REACTOR_API int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data);
 
 /*
- * Stops watching `fd`. Disarms the kernel registration at once (so a forked
+ * Stops watching `fd`. Removes the kernel registration at once (so a forked
  * child holding the same file keeps nothing of ours armed) and never names
  * `fd` to the kernel again: it may be closed at once. Succeeds after the
  * fd was closed or its number reused (dup2): the kernel's EBADF/ENOENT are
