@@ -27,6 +27,17 @@ void rx_update_now(reactor_t *r)
 }
 
 /*
+ * A report that no live registration wanted. Unless it is a parked entry's
+ * last one (see rx_backend.park), the kernel holds a file we could not
+ * delete: rebuild the set before the next wait (see rx_rebuild_backend).
+ */
+static void rx_unwanted_report(reactor_t *r, uint32_t tag)
+{
+    if (tag != RX_TAG_PARKED && (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
+        r->rebuild = 1;
+}
+
+/*
  * Folds one backend report into the batch. Returns 1 if it added an entry.
  * Internal registrations (wakeup, signal pipe) are serviced here and never
  * appear in the batch: they do only bookkeeping that must happen whether the
@@ -37,11 +48,7 @@ static int rx_collect_one(reactor_t *r, const struct rx_ready *rd, struct rx_pen
 {
     struct rx_fd *e = rx_fd_get(r, rd->fd);
     if (!e || !(e->flags & RX_FD_USED) || (rd->tag && rd->tag != e->gen)) {
-        /* No live registration wanted this: a parked entry's last report, or
-         * else the kernel holds a file we could not delete (see
-         * rx_rebuild_backend). */
-        if (rd->tag != RX_TAG_PARKED && (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
-            r->rebuild = 1;
+        rx_unwanted_report(r, rd->tag);
         return 0;
     }
     unsigned ev = r->ops->evmap[rd->events] & e->events;
@@ -199,12 +206,10 @@ static int rx_dispatch_careful(reactor_t *r, const struct rx_ready *rd)
     int fd = rd->fd;
     const struct rx_fd *e = &r->fds[fd];
     if (rd->tag != e->gen) {
-        /* Stale because a callback of this batch (un)registered the fd, a
-         * parked entry's last report, or else a file the kernel keeps
-         * reporting (see rx_collect_one). */
-        if (e->touched != r->batch_seq && rd->tag != RX_TAG_PARKED &&
-            (r->ops->features & RX_FEAT_REBUILD_ON_STALE))
-            r->rebuild = 1;
+        /* Stale because a callback of this batch (un)registered the fd, or
+         * else unwanted by any registration. */
+        if (e->touched != r->batch_seq)
+            rx_unwanted_report(r, rd->tag);
         return 0;
     }
     /* Empty when a callback of this batch dropped what was reported (the

@@ -75,6 +75,9 @@ static void rx_fd_sync(struct rx_fd *e)
     e->fast = plain ? rx_fast_tag(e, e->cb, e->events) : 0;
 }
 
+/* The increment below reaches RX_TAG_PARKED just before it would wrap to 0. */
+_Static_assert(RX_TAG_PARKED == UINT32_MAX, "the parked tag is the last generation");
+
 static uint32_t rx_next_gen(reactor_t *r)
 {
     /* 0 means "no registration" and RX_TAG_PARKED "a parked entry": skip
@@ -374,6 +377,8 @@ int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max)
             continue;
         }
         e->flags &= (uint8_t)~RX_FD_DIRTY;
+        /* Nothing wanted with nothing registered is a pause (not a fired
+         * ONESHOT's other filter): parked where the backend can. */
         int rc =
             want == 0 && e->events == 0 ? rx_disarm_paused(r, fd, e) : rx_apply(r, fd, e, want);
         /* A disarm refused because the fd was closed (or its number reused)

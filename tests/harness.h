@@ -202,6 +202,34 @@ static inline int h_select(reactor_t *r, int timeout_ms, reactor_event_t *ev, in
     return n;
 }
 
+/*
+ * Fails unless `rounds` calls of reactor_select(60 ms) each report nothing and
+ * wait their whole timeout. One call before them may return early: that is
+ * where a reactor may notice a file it cannot name and rebuild its set.
+ */
+static inline void h_assert_waits_quietly(reactor_t *r, int rounds)
+{
+    reactor_event_t ev[4];
+    H_EXPECT(reactor_select(r, 60, ev, 4), 0);
+    for (int i = 0; i < rounds; i++) {
+        uint64_t t0 = h_now_ms();
+        H_EXPECT(reactor_select(r, 60, ev, 4), 0);
+        uint64_t took = h_now_ms() - t0;
+        if (took < 54)
+            fail_msg("select(60 ms) returned 0 after %llu ms: something the reactor cannot "
+                     "deliver keeps waking the wait (a loop would spin)",
+                     (unsigned long long)took);
+    }
+}
+
+/* Fails if the backend's kernel object changed since `bfd` was read: a rebuild. */
+static inline void h_assert_not_rebuilt(reactor_t *r, int bfd, const char *after)
+{
+    if (reactor_backend_fd(r) != bfd)
+        fail_msg("after %s the backend fd %d became %d: the set was rebuilt", after, bfd,
+                 reactor_backend_fd(r));
+}
+
 /* Fails unless every fd appears at most once in a reactor_select() result. */
 static inline void h_assert_one_entry_per_fd(const reactor_event_t *ev, int n)
 {
