@@ -20,8 +20,8 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
 fi
 
-if [ ! -f examples/http_server.c ]; then
-    echo "run-example: the HTTP example (examples/http_server.c) is not in this checkout yet" >&2
+if [ ! -f examples/httpd/http_server.c ]; then
+    echo "run-example: the HTTP example (examples/httpd/http_server.c) is not in this checkout yet" >&2
     exit 1
 fi
 build=build/example

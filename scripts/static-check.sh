@@ -12,7 +12,7 @@ fail=0
 
 echo "== cppcheck"
 cppcheck --enable=warning,portability,performance --error-exitcode=1 --inline-suppr -q \
-    -Iinclude -Isrc -Ibackends -Iexamples src backends examples || fail=1
+    -Iinclude -Isrc -Ibackends -Iexamples/httpd src backends examples || fail=1
 
 echo "== clang-tidy"
 rm -rf build/static && mkdir -p build

@@ -54,8 +54,8 @@ if(REACTOR_FUZZ)
   else()
     set(rx_fuzz_flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
     add_executable(fuzz_http_parser ${CMAKE_CURRENT_LIST_DIR}/fuzz_http_parser.c
-                                    ${PROJECT_SOURCE_DIR}/examples/http_parser.c)
-    target_include_directories(fuzz_http_parser PRIVATE ${PROJECT_SOURCE_DIR}/examples)
+                                    ${PROJECT_SOURCE_DIR}/examples/httpd/http_parser.c)
+    target_include_directories(fuzz_http_parser PRIVATE ${PROJECT_SOURCE_DIR}/examples/httpd)
     target_compile_options(fuzz_http_parser PRIVATE ${rx_fuzz_flags} -g -O1 ${RX_WARNINGS})
     target_link_options(fuzz_http_parser PRIVATE ${rx_fuzz_flags})
     # A smoke run: every seed, then 20,000 mutations; seconds, not minutes. New
