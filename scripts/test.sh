@@ -33,6 +33,7 @@
 #   bash scripts/test.sh                everything (about 15 minutes on 2 cores)
 #   bash scripts/test.sh --quick        the gcc build and its ctest only
 #   bash scripts/test.sh --no-install   never run apt-get
+#   bash scripts/test.sh asan fuzz      only the steps named (any of the above)
 #
 # Builds go to build/<step> (ignored by git); their logs to build/<step>.*.log.
 set -u
@@ -41,6 +42,7 @@ cd "$top" || exit 1
 
 quick=0
 install=1
+only=() # the steps named on the command line; empty: all of them
 for arg in "$@"; do
     case $arg in
     --quick) quick=1 ;;
@@ -49,10 +51,11 @@ for arg in "$@"; do
         sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
         exit 0
         ;;
-    *)
-        echo "usage: $0 [--quick] [--no-install]" >&2
+    -*)
+        echo "usage: $0 [--quick] [--no-install] [STEP...]" >&2
         exit 2
         ;;
+    *) only+=("$arg") ;;
     esac
 done
 
@@ -99,6 +102,13 @@ install_packages() {
         done
     fi
 }
+all_steps=" gcc clang asan tsan consumer macos man musl std cross-aarch64 cross-s390x deb static fuzz format "
+for step in "${only[@]}"; do
+    [[ $all_steps == *" $step "* ]] || {
+        echo "unknown step: $step (steps:$all_steps)" >&2
+        exit 2
+    }
+done
 if [ "$install" = 1 ]; then
     install_packages
 else
@@ -130,10 +140,14 @@ on_signal() {
     [ -n "$step_pid" ] && kill -TERM "$step_pid" 2>/dev/null
 }
 trap on_signal INT TERM
+wanted() { # name: is this step to run?
+    [ ${#only[@]} = 0 ] || [[ " ${only[*]} " == *" $1 "* ]]
+}
 run_step() { # name [VAR=value...] command... (a program, or a function exported below)
     local name=$1 start rc
     shift
     [ "$interrupted" = 0 ] || return 0
+    wanted "$name" || return 0
     echo
     echo "===== $name: $*"
     start=$(date +%s)
@@ -207,7 +221,7 @@ if [ "$quick" = 0 ]; then
     run_step consumer bash scripts/consumer-test.sh build/gcc
     if [ -f scripts/macos-check.sh ]; then
         run_step macos bash scripts/macos-check.sh
-    elif [ "$interrupted" = 0 ]; then
+    elif [ "$interrupted" = 0 ] && wanted macos; then
         echo
         echo "===== macos: skipped (scripts/macos-check.sh does not exist)"
         record macos SKIP 0
