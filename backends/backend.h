@@ -34,6 +34,11 @@ enum rx_feature {
     /* Each fd is reported at most once per wait, always with its tag: the
      * core can then dispatch straight from the backend's reports. */
     RX_FEAT_TAGGED_ONCE = 1u << 4,
+    /* An fd may be reported twice per wait, once for READ and once for WRITE
+     * (kqueue's two filters): the core gives wait() room for two reports per
+     * fd it can take, merges them, and keeps for the next call the ONESHOT and EDGE
+     * reports that do not fit the caller's batch: the kernel consumed them. */
+    RX_FEAT_TWO_REPORTS = 1u << 5,
 };
 
 /* The tag of a parked entry's last report (see rx_backend.park): no registration's. */

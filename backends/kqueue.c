@@ -361,7 +361,7 @@ static int rx_kqueue_fd(const void *state)
 
 const struct rx_backend rx_backend_kqueue = {
     .name = "kqueue",
-    .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FILTER,
+    .features = RX_FEAT_EDGE | RX_FEAT_ONESHOT_FILTER | RX_FEAT_TWO_REPORTS,
     .evmap = rx_evmap_reactor,
     .create = rx_kqueue_create,
     .destroy = rx_kqueue_destroy,

@@ -61,6 +61,8 @@ enum {
     REACTOR_EDGE = 1u << 2,    /* edge-triggered (epoll EPOLLET, kqueue EV_CLEAR) */
     REACTOR_ONESHOT = 1u << 3, /* reported once, then disarmed until reactor_modify() */
 };
+/* With READ|WRITE|ONESHOT both ready, kqueue may report only one of them: its
+ * filters fire apart, and the first disarms the fd. Other backends report both. */
 
 /* Returns the library version as MAJOR*10000 + MINOR*100 + PATCH. */
 REACTOR_API int reactor_version(void);

@@ -96,21 +96,53 @@ static int rx_prepare(reactor_t *r, struct rx_pending *out, int max)
 }
 
 /*
+ * Folds `n` reports into the batch of `*count` entries, at most `max`. A full
+ * batch still takes a second report for an fd it holds. Any other report the
+ * kernel consumed (ONESHOT, EDGE) goes to r->spill, written from its start:
+ * `rd` may be r->spill itself, read ahead of the writes. A level-triggered
+ * one is dropped: the kernel reports it again while it holds.
+ */
+static void rx_collect_reports(reactor_t *r, const struct rx_ready *rd, int n,
+                               struct rx_pending *out, int *count, int max)
+{
+    for (int i = 0; i < n; i++) {
+        if (*count == max) {
+            const struct rx_fd *e = rx_fd_get(r, rd[i].fd);
+            if (!e || !e->mark) {
+                if (e && (e->events & (REACTOR_ONESHOT | REACTOR_EDGE)))
+                    r->spill[r->nspill++] = rd[i];
+                continue;
+            }
+        }
+        *count += rx_collect_one(r, &rd[i], out, *count);
+    }
+}
+
+/*
  * Waits and fills `out` after the `count` entries rx_prepare left there, with
- * at most `max` entries in all, one per fd. Returns the count or a negative
- * errno (-EINTR).
+ * at most `max` entries in all, one per fd. Reports a previous call could not
+ * fit come first, without waiting; the kernel is still asked, without
+ * waiting, for the other filter of an fd they hold. Returns the count or a
+ * negative errno (-EINTR).
  */
 static int rx_collect_wait(reactor_t *r, int timeout_ms, struct rx_pending *out, int count, int max)
 {
     for (int i = 0; i < count; i++)
         r->fds[out[i].fd].mark = (uint32_t)i + 1;
+    int per_fd = rx_reports_per_fd(r), spilled = r->nspill;
+    if (spilled) {
+        r->nspill = 0;
+        rx_collect_reports(r, r->spill, spilled, out, &count, max);
+    }
     int room = max - count;
-    if (room > 0) {
-        int n = r->ops->wait(r->state, count ? 0 : timeout_ms, r->ready, room);
+    int want = (room > 0 ? room : spilled ? max : 0) * per_fd;
+    if (room == 0 && want > r->ready_cap * per_fd - r->nspill)
+        want = r->ready_cap * per_fd - r->nspill; /* the spill never overflows */
+    if (want > 0) {
+        int n = r->ops->wait(r->state, count ? 0 : timeout_ms, r->ready, want);
         if (n < 0 && count == 0)
             return n;
-        for (int i = 0; i < n; i++)
-            count += rx_collect_one(r, &r->ready[i], out, count);
+        rx_collect_reports(r, r->ready, n, out, &count, max);
     }
     for (int i = 0; i < count; i++)
         r->fds[out[i].fd].mark = 0;

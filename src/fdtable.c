@@ -44,14 +44,21 @@ int rx_ready_reserve(reactor_t *r, int n)
         return 0;
     int cap = r->ready_cap ? r->ready_cap : 64;
     while (cap < n) {
-        if (cap > INT_MAX / 2)
+        if (cap > INT_MAX / 4)
             return -ENOMEM;
         cap *= 2;
     }
-    struct rx_ready *ready = realloc(r->ready, (size_t)cap * sizeof *ready);
+    size_t reports = (size_t)cap * (size_t)rx_reports_per_fd(r);
+    struct rx_ready *ready = realloc(r->ready, reports * sizeof *ready);
     if (!ready)
         return -ENOMEM;
     r->ready = ready;
+    if (rx_reports_per_fd(r) > 1) { /* at most one batch's worth is left over */
+        struct rx_ready *spill = realloc(r->spill, reports * sizeof *spill);
+        if (!spill)
+            return -ENOMEM;
+        r->spill = spill;
+    }
     struct rx_pending *batch = realloc(r->batch, (size_t)cap * sizeof *batch);
     if (!batch)
         return -ENOMEM;

@@ -77,9 +77,11 @@ struct reactor {
     int *dirty; /* fds whose kernel state differs from what was asked */
     int ndirty, dirty_cap;
 
-    struct rx_ready *ready;   /* backend output, sized to what is registered */
+    struct rx_ready *ready;   /* backend output: ready_cap entries per rx_reports_per_fd() */
     struct rx_pending *batch; /* collected events, validated again at dispatch */
-    int ready_cap;
+    int ready_cap;            /* fds one wait can report: what is registered */
+    struct rx_ready *spill;   /* RX_FEAT_TWO_REPORTS: reports a full batch left for the next */
+    int nspill;
     int rebuild; /* the backend reported a file we cannot remove: rebuild before waiting */
     uint8_t
         batch_seq; /* counts batches; see rx_fd.touched (wraps: at worst a rebuild waits a batch) */
@@ -105,6 +107,11 @@ static inline struct rx_fd *rx_fd_get(const reactor_t *r, int fd)
     return fd < r->nfds ? &r->fds[fd] : 0;
 }
 int rx_ready_reserve(reactor_t *r, int n);
+/* Reports one wait may return per fd: 2 for RX_FEAT_TWO_REPORTS backends. */
+static inline int rx_reports_per_fd(const reactor_t *r)
+{
+    return (r->ops->features & RX_FEAT_TWO_REPORTS) ? 2 : 1;
+}
 
 /* register.c */
 int rx_register_internal(reactor_t *r, int fd, reactor_cb cb, void *data);

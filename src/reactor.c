@@ -84,6 +84,7 @@ static int rx_init(reactor_t *r, const struct rx_backend *ops)
         rx_wakeup_close(r);
         ops->destroy(r->state);
         free(r->ready);
+        free(r->spill);
         free(r->batch);
         free(r->fds);
         free(r->dirty);
@@ -134,6 +135,7 @@ void rx_destroy(reactor_t *r)
     free(r->fds);
     free(r->dirty);
     free(r->ready);
+    free(r->spill);
     free(r->batch);
     free(r);
 }

@@ -270,6 +270,63 @@ static void more_ready_than_max_all_get_their_turn_without_draining(void **state
         h_close_pair(sv[i]);
 }
 
+/*
+ * kqueue reports READ and WRITE as two kernel events: a batch sized in fds
+ * must still carry both (CPython's gh-110038 is the same bug in its selector).
+ */
+static void max_one_reports_read_and_write_of_one_fd_together(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    h_put(sv[1]);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
+    reactor_event_t ev[1];
+    H_EXPECT(reactor_select(r, 1000, ev, 1), 1);
+    assert_int_equal(ev[0].fd, sv[0]);
+    assert_int_equal(ev[0].events, REACTOR_READ | REACTOR_WRITE);
+    h_close_pair(sv);
+}
+
+/*
+ * ONESHOT reports are consumed by the kernel: a report that does not fit the
+ * caller's batch must be kept for the next call, not dropped. kqueue may
+ * split an fd's READ and WRITE across kevent() calls, and the first one
+ * disarms it, so the report carries at least one of them.
+ */
+static void oneshot_reports_beyond_max_are_kept_for_the_next_call(void **state)
+{
+    reactor_t *r = *state;
+    enum { N = 4 };
+    int sv[N][2], seen[N] = {0};
+    for (int i = 0; i < N; i++) {
+        h_pair(sv[i]);
+        h_put(sv[i][1]);
+        H_EXPECT(reactor_register(r, sv[i][0], REACTOR_READ | REACTOR_WRITE | REACTOR_ONESHOT, NULL,
+                                  &seen[i]),
+                 0);
+    }
+    reactor_event_t ev[1];
+    int total = 0;
+    for (int call = 0; call < 4 * N; call++) {
+        int n = reactor_select(r, total < N ? 1000 : 0, ev, 1);
+        if (n < 0)
+            fail_msg("select: %s", reactor_strerror(n));
+        if (n == 0)
+            break;
+        int *s = ev[0].data;
+        if (*s)
+            fail_msg("ONESHOT fd %d reported twice", ev[0].fd);
+        *s = 1;
+        assert_true(ev[0].events & (REACTOR_READ | REACTOR_WRITE));
+        assert_int_equal(ev[0].events & ~(unsigned)(REACTOR_READ | REACTOR_WRITE), 0);
+        total++;
+    }
+    assert_int_equal(total, N);
+    for (int i = 0; i < N; i++)
+        h_close_pair(sv[i]);
+}
+
 static void max_larger_than_what_is_registered_is_fine(void **state)
 {
     reactor_t *r = *state;
@@ -549,6 +606,8 @@ int main(void)
         T(select_runs_no_callbacks),
         T(more_ready_than_max_come_in_later_calls),
         T(more_ready_than_max_all_get_their_turn_without_draining),
+        T(max_one_reports_read_and_write_of_one_fd_together),
+        T(oneshot_reports_beyond_max_are_kept_for_the_next_call),
         T(max_larger_than_what_is_registered_is_fine),
         T(peer_close_wakes_a_read_registration),
         T(pipe_writer_close_wakes_a_read_registration),
