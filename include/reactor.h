@@ -217,9 +217,11 @@ REACTOR_API const char *reactor_strerror(int err);
 typedef void (*reactor_timer_cb)(reactor_t *r, int64_t id, void *data);
 
 /*
- * Starts a timer that fires `after_ms` milliseconds from the loop's current
- * time (reactor_now()), then every `repeat_ms` ms if `repeat_ms` > 0, on
- * CLOCK_MONOTONIC. Never fires early; equal deadlines fire in the order added.
+ * Starts a timer that fires `after_ms` milliseconds after this call, then
+ * every `repeat_ms` ms if `repeat_ms` > 0, on CLOCK_MONOTONIC. The clock is
+ * read here, not taken from reactor_now()'s cached value, and the deadline is
+ * kept in nanoseconds: a timer never fires before `after_ms` have passed since
+ * this call. Equal deadlines fire in the order added.
  * Returns an id > 0 (ids are never reused by a reactor), or -EINVAL (cb NULL),
  * -ENOMEM. O(log n).
  */

@@ -127,6 +127,10 @@ static inline uint64_t rx_now_ms(const reactor_t *r)
 {
     return (uint64_t)r->now.tv_sec * 1000u + (uint64_t)r->now.tv_nsec / 1000000u;
 }
+static inline uint64_t rx_now_ns(const reactor_t *r)
+{
+    return (uint64_t)r->now.tv_sec * 1000000000u + (uint64_t)r->now.tv_nsec;
+}
 
 /* reactor.c */
 void rx_destroy(reactor_t *r); /* reactor_free() once no callback is running */

@@ -76,15 +76,19 @@
  * relative order is all that matters. That costs O(n log n) once per 2^32
  * adds.
  *
- * Time. Deadlines are reactor_now() + after_ms (saturating), and a timer fires
- * once reactor_now() >= deadline: never early with respect to the loop's
- * clock. The cached clock is whole milliseconds, so the wait until a deadline
- * is an exact number of milliseconds: D - now is the remaining time rounded up.
+ * Time. Deadlines are nanoseconds of CLOCK_MONOTONIC. A timer is armed from
+ * the clock read in reactor_timer_add itself, not from the loop's cached
+ * clock: a callback that worked 300 ms before arming, or a timer armed long
+ * after the last iteration, would otherwise fire early by that much. A timer
+ * fires once the cached clock (read after each wait) reaches its deadline,
+ * and the wait is the remaining time rounded up to whole milliseconds, so it
+ * never returns before the deadline only to find nothing due.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -432,6 +436,21 @@ static inline uint64_t rx_add_sat(uint64_t a, uint64_t b)
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
+#define RX_NS_PER_MS 1000000u
+
+static inline uint64_t rx_ms_to_ns(uint64_t ms)
+{
+    return ms > UINT64_MAX / RX_NS_PER_MS ? UINT64_MAX : ms * RX_NS_PER_MS;
+}
+
+/* CLOCK_MONOTONIC now, without touching the loop's cached clock. */
+static uint64_t rx_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /*
  * The first deadline of a repeating timer's schedule (prev + k * period)
  * that is later than `now`: periods missed while the loop was busy are
@@ -473,8 +492,9 @@ int rx_timers_timeout(reactor_t *r, int timeout_ms)
     if (t->len == 0)
         return timeout_ms;
     uint64_t deadline = t->heap[0].deadline;
-    uint64_t now = rx_now_ms(r);
-    uint64_t wait = deadline > now ? deadline - now : 0;
+    uint64_t now = rx_now_ns(r);
+    uint64_t left = deadline > now ? deadline - now : 0;
+    uint64_t wait = left / RX_NS_PER_MS + (left % RX_NS_PER_MS != 0);
     if (wait > INT_MAX)
         wait = INT_MAX;
     if (timeout_ms >= 0 && (uint64_t)timeout_ms < wait)
@@ -495,7 +515,7 @@ int rx_timers_timeout(reactor_t *r, int timeout_ms)
 int rx_timers_run(reactor_t *r)
 {
     struct rx_timers *t = &r->svc.timers;
-    const uint64_t now = rx_now_ms(r);
+    const uint64_t now = rx_now_ns(r);
     int ran = 0;
 
     t->horizon = t->next_seq;
@@ -521,7 +541,7 @@ int rx_timers_run(reactor_t *r)
         if (tm.repeat_ms) {
             uint32_t seq = rx_next_seq(t); /* a renumbering keeps this timer on top */
             struct rx_heap_entry e = {
-                .deadline = rx_next_deadline(t->heap[0].deadline, tm.repeat_ms, now),
+                .deadline = rx_next_deadline(t->heap[0].deadline, rx_ms_to_ns(tm.repeat_ms), now),
                 .order = (uint64_t)seq << 32 | slot,
             };
             rx_heap_sift_down(t, 0, e);
@@ -561,7 +581,7 @@ int64_t reactor_timer_add(reactor_t *r, uint64_t after_ms, uint64_t repeat_ms, r
     t->nlive++;
     uint32_t seq = rx_next_seq(t);
     struct rx_heap_entry e = {
-        .deadline = rx_add_sat(rx_now_ms(r), after_ms),
+        .deadline = rx_add_sat(rx_clock_ns(), rx_ms_to_ns(after_ms)),
         .order = (uint64_t)seq << 32 | slot,
     };
     rx_heap_sift_up(t, t->len++, e);
