@@ -236,8 +236,33 @@ REACTOR_API int64_t reactor_timer_add(reactor_t *r, uint64_t after_ms, uint64_t 
  */
 REACTOR_API int reactor_timer_cancel(reactor_t *r, int64_t id);
 
-/* Returns the loop's cached CLOCK_MONOTONIC time in ms, updated once per iteration. */
+/*
+ * Returns the loop's cached CLOCK_MONOTONIC time in ms (arbitrary origin).
+ * Set by reactor_new(), refreshed by reactor_run_once() before and after its
+ * wait (so all callbacks of one iteration see one value) and by
+ * reactor_update_time(); not by reactor_select() or reactor_timer_add().
+ * No errors. Owner thread.
+ */
 REACTOR_API uint64_t reactor_now(const reactor_t *r);
+
+/*
+ * Refreshes the cached clock that reactor_now() returns from CLOCK_MONOTONIC,
+ * e.g. in a callback after long work. Timers do not need it: they read the
+ * clock when armed. No errors. Owner thread; allowed in callbacks.
+ */
+REACTOR_API void reactor_update_time(reactor_t *r);
+
+/*
+ * Returns how long reactor_run_once() would wait now, in ms rounded up: 0 if
+ * work is pending (posted callbacks, caught signals, finished work, due
+ * timers, registration changes not yet given to the kernel), the time until
+ * the next timer, or -1 if nothing but fds can wake the loop. With
+ * reactor_backend_fd() it lets another loop drive this one: wait for the
+ * backend fd to be readable for at most this long, then call
+ * reactor_run_once(r, 0). Does not change reactor_now(). No errors. Owner
+ * thread; allowed in callbacks.
+ */
+REACTOR_API int reactor_next_timeout(const reactor_t *r);
 
 /* ---- Signals ------------------------------------------------------------ */
 

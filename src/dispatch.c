@@ -358,3 +358,25 @@ void reactor_stop(reactor_t *r)
     atomic_store(&r->stop, 1);
     rx_wakeup(r);
 }
+
+/*
+ * What the next reactor_run_once would wait for, for a caller that waits on
+ * reactor_backend_fd() itself. Changes not yet given to the kernel count as
+ * work: an outer poll() on the backend fd could not see their events.
+ * Dropping cancelled timers off the heap's top, and reading the clock into the
+ * cache and restoring it, change no observable state, so the reactor is
+ * written through a cast (it is never a const object).
+ */
+int reactor_next_timeout(const reactor_t *r)
+{
+    reactor_t *w = (reactor_t *)r;
+    if (r->rebuild || r->ndirty)
+        return 0;
+    if (rx_services_idle(w))
+        return -1;
+    struct timespec cached = w->now; /* reactor_now() stays what callbacks saw */
+    rx_update_now(w);
+    int timeout = rx_services_timeout(w, -1);
+    w->now = cached;
+    return timeout;
+}

@@ -604,3 +604,8 @@ uint64_t reactor_now(const reactor_t *r)
 {
     return rx_now_ms(r);
 }
+
+void reactor_update_time(reactor_t *r)
+{
+    rx_update_now(r);
+}
