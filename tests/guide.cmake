@@ -41,3 +41,11 @@ if(EXISTS ${PROJECT_SOURCE_DIR}/docs/guide.md)
             ${PROJECT_SOURCE_DIR}/docs/guide.md ${PROJECT_SOURCE_DIR}/examples/guide)
   set_tests_properties(guide.excerpts PROPERTIES TIMEOUT 30 LABELS "guide")
 endif()
+
+# reactor.h, cmake/abi-symbols.txt, docs/api.md and man/ name the same functions.
+if(EXISTS ${PROJECT_SOURCE_DIR}/docs/api.md)
+  find_package(Python3 COMPONENTS Interpreter REQUIRED)
+  add_test(NAME docs.api_consistency
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/check_api_docs.py ${PROJECT_SOURCE_DIR})
+  set_tests_properties(docs.api_consistency PROPERTIES TIMEOUT 30 LABELS "docs")
+endif()
