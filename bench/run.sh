@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# bench/run.sh - runs the benchmark suite and writes docs/performance.md.
+# bench/run.sh - runs the benchmark suite; the report goes to build/bench/results/<time>/.
 #
 #   bench/run.sh            full run (about 10 minutes on 2 cores)
 #   bench/run.sh --quick    a smaller set, under 2 minutes
 #   bench/run.sh --callgrind-only
 #                           only the instruction counts (repeatable to the instruction)
 #
-# Options: --build DIR (default build/bench), --rounds N, --no-pin, --no-doc,
-#          --report-only DIR (rewrite the doc and plots from the results in DIR;
+# Options: --build DIR (default build/bench), --rounds N, --no-pin,
+#          --no-doc (raw results only, no report),
+#          --publish (also copy the report to docs/results/<date>-bench.md and
+#          the plots to docs/img/; docs/performance.md is updated by hand),
+#          --report-only DIR (rewrite the report and plots from the results in DIR;
 #          the tables and plots are made by bench/report.sh)
 #
 # Every program prints one line per result. The wall-clock programs are run
@@ -30,6 +33,7 @@ MODE=full
 ROUNDS=
 PIN=1
 DOC=1
+PUBLISH=0
 REPORT_ONLY=
 
 while [ $# -gt 0 ]; do
@@ -41,6 +45,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --no-pin) PIN=0 ;;
     --no-doc) DOC=0 ;;
+    --publish) PUBLISH=1 ;;
     --report-only) REPORT_ONLY=$2; shift ;;
     -h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
