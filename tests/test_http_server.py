@@ -313,14 +313,16 @@ def test_close_stages(srv):
 
 
 def test_slow_handler(srv):
+    # Ordering, not speed, shows the loop is free while handlers sleep: ten 1.5 s sleeps end
+    # far sooner than the 15 s they take in turn, and answers to / arrive before any of them.
+    # (Tight wall-time bounds flaked on a loaded 2-core CI machine.)
     results = []
 
     def sleeper():
-        t = time.monotonic()
-        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-        c.request("GET", "/sleep?ms=500")
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=20)
+        c.request("GET", "/sleep?ms=1500")
         r = c.getresponse()
-        results.append((r.status, r.read(), time.monotonic() - t))
+        results.append((r.status, r.read()))
         c.close()
 
     t0 = time.monotonic()
@@ -330,16 +332,15 @@ def test_slow_handler(srv):
     time.sleep(0.1)
     fast = []
     for _ in range(5):
-        t = time.monotonic()
         answers, _ = exchange(srv, get("/", b"Connection: close\r\n"))
-        fast.append((answers[0][2] == HELLO, time.monotonic() - t))
+        fast.append((answers[0][2] == HELLO, len(results)))
     for t in threads:
-        t.join(10)
+        t.join(20)
     total = time.monotonic() - t0
-    check("10 x /sleep?ms=500 all answered", len(results) == 10 and
-          all(r[0] == 200 and r[1] == b"slept 500 ms\n" for r in results), results)
-    check("10 x /sleep?ms=500 run concurrently: well under 2 s", total < 1.5, f"{total:.2f} s")
-    check("/ answers fast while they sleep", all(ok and took < 0.2 for ok, took in fast), fast)
+    check("10 x /sleep?ms=1500 all answered", len(results) == 10 and
+          all(r[0] == 200 and r[1] == b"slept 1500 ms\n" for r in results), results)
+    check("10 x /sleep?ms=1500 run concurrently: well under 15 s", total < 8, f"{total:.2f} s")
+    check("/ answers before any sleep ends", all(ok and done == 0 for ok, done in fast), fast)
 
     t = time.monotonic()
     answers, closed = exchange(srv, get("/sleep?ms=200") + get("/json") +
@@ -348,7 +349,7 @@ def test_slow_handler(srv):
     check_answer("pipelined /sleep answered first", answers[0], 200, TEXT, b"slept 200 ms\n")
     check_answer("request behind a /sleep answered after it", answers[1], 200, "application/json", JSON)
     check_answer("second /sleep in the pipeline", answers[2], 200, TEXT, b"slept 100 ms\n", connection="close")
-    check("pipelined sleeps run in order", 0.3 <= took < 1.5 and closed, f"{took:.2f} s")
+    check("pipelined sleeps run in order", 0.3 <= took < 4 and closed, f"{took:.2f} s")
     answers, _ = exchange(srv, get("/sleep?x=1&ms=50") + get("/sleep?ms=abc", b"Connection: close\r\n"), 2)
     check_answer("/sleep finds ms= after another parameter", answers[0], 200, TEXT, b"slept 50 ms\n")
     check_answer("/sleep with a bad ms sleeps 0 ms", answers[1], 200, TEXT, b"slept 0 ms\n", connection="close")
@@ -419,7 +420,7 @@ def test_timeouts():
     r = Reader(s)
     check_answer("slow headers -> 408", r.response(), 408, TEXT, error_body(408), connection="close")
     took = time.monotonic() - t
-    check("408 at the header timeout", 0.35 < took < 2, f"{took:.2f} s")
+    check("408 at the header timeout", 0.35 < took < 3, f"{took:.2f} s")
     check("408 then close", r.at_eof() and not r.buf)
     s.close()
 
@@ -438,7 +439,7 @@ def test_timeouts():
         except OSError:
             break
     took = time.monotonic() - t
-    check("a dribbling client still gets 408 on time", got.startswith(b"HTTP/1.1 408") and took < 1.5,
+    check("a dribbling client still gets 408 on time", got.startswith(b"HTTP/1.1 408") and took < 3,
           f"{got[:20]!r} after {took:.2f} s")
     s.close()
 
