@@ -73,7 +73,9 @@ REACTOR_API int reactor_version(void);
  * Creates a reactor on the named backend ("epoll", "kqueue", "poll",
  * "select"). With NULL: the backend named by the environment variable
  * REACTOR_BACKEND if set and non-empty, otherwise the best one compiled in
- * (see reactor_backends()).
+ * (see reactor_backends()) that can work here: it falls back only past a
+ * backend the kernel lacks or forbids (ENOSYS, ENOTSUP, EPERM, EACCES,
+ * EINVAL), never past a shortage (EMFILE, ENFILE, ENOMEM), which it returns.
  * Returns NULL and sets errno on failure: ENOENT for an unknown backend name,
  * ENOTSUP for a backend that is not compiled in or not usable here, ENOMEM,
  * or the error of the kernel call that failed (e.g. EMFILE).

@@ -95,6 +95,12 @@ static int rx_init(reactor_t *r, const struct rx_backend *ops)
     return 0;
 }
 
+/* Errors that mean a backend cannot work in this process at all. */
+static int rx_backend_unusable(int rc)
+{
+    return rc == -ENOSYS || rc == -ENOTSUP || rc == -EPERM || rc == -EACCES || rc == -EINVAL;
+}
+
 reactor_t *reactor_new(const char *backend)
 {
     if (!backend) {
@@ -112,10 +118,14 @@ reactor_t *reactor_new(const char *backend)
         const struct rx_backend *ops = rx_find_backend(backend);
         rc = ops ? rx_init(r, ops) : -errno;
     } else {
-        /* The best that works here: a kernel may lack epoll (old, or seccomp'd). */
-        for (size_t i = 0; i < RX_NBACKENDS; i++)
-            if ((rc = rx_init(r, rx_backend_table[i])) == 0)
+        /* The best that works here: a kernel may lack epoll (old, or seccomp'd).
+         * A shortage (EMFILE, ENFILE, ENOMEM) is not that: a weaker backend
+         * would quietly refuse REACTOR_EDGE later, so it is reported. */
+        for (size_t i = 0; i < RX_NBACKENDS; i++) {
+            rc = rx_init(r, rx_backend_table[i]);
+            if (rc == 0 || !rx_backend_unusable(rc))
                 break;
+        }
     }
     if (rc < 0) {
         free(r);

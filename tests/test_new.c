@@ -4,6 +4,10 @@
  * reactors in one thread, and the error names; on the backend named by
  * RX_TEST_BACKEND.
  */
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "harness.h"
 
 static int compiled_in(const char *name)
@@ -129,6 +133,50 @@ static void new_with_a_known_but_absent_backend_fails_with_enotsup(void **state)
     assert_true(absent >= 1);
 }
 
+/*
+ * A momentary fd shortage is not an unusable backend: reactor_new(NULL) must
+ * fail with EMFILE rather than quietly settle for a weaker backend (with one
+ * fd free, epoll's instance fits but its wakeup fd does not; poll needs one).
+ * Tried with 0, 1 and 2 descriptors free.
+ */
+static void new_with_null_at_an_fd_shortage_fails_instead_of_falling_back(void **state)
+{
+    (void)state;
+    unsetenv("REACTOR_BACKEND");
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    struct rlimit low = {64, old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    const char *best = reactor_backends()[0];
+    char why[128] = "";
+    for (int spare = 0; spare <= 2 && !why[0]; spare++) {
+        int fds[64], n = 0, fd;
+        while (n < 64 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+            fds[n++] = fd;
+        for (int i = 0; i < spare && n > 0; i++)
+            close(fds[--n]);
+        errno = 0;
+        reactor_t *r = reactor_new(NULL);
+        int err = errno;
+        while (n > 0)
+            close(fds[--n]);
+        if (r) {
+            const char *got = reactor_backend(r);
+            int same = strcmp(got, best) == 0;
+            reactor_free(r);
+            if (!same)
+                snprintf(why, sizeof why, "%d fds free: reactor_new(NULL) fell back to %s, not %s",
+                         spare, got, best);
+        } else if (err != EMFILE) {
+            snprintf(why, sizeof why, "%d fds free: reactor_new(NULL) failed with %s, not EMFILE",
+                     spare, reactor_strerror(err));
+        }
+    }
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0); /* before failing: later tests need fds */
+    if (why[0])
+        fail_msg("%s", why);
+}
+
 static void backends_list_is_best_first_null_terminated_and_usable(void **state)
 {
     (void)state;
@@ -250,6 +298,7 @@ int main(void)
         cmocka_unit_test(new_with_a_name_ignores_reactor_backend_env),
         cmocka_unit_test(new_with_unknown_name_fails_with_enoent),
         cmocka_unit_test(new_with_a_known_but_absent_backend_fails_with_enotsup),
+        cmocka_unit_test(new_with_null_at_an_fd_shortage_fails_instead_of_falling_back),
         cmocka_unit_test(backends_list_is_best_first_null_terminated_and_usable),
         T(backend_fd_is_a_close_on_exec_kernel_fd_or_enotsup),
         cmocka_unit_test(free_of_null_is_ignored),
