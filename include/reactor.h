@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define REACTOR_VERSION_MAJOR 0
-#define REACTOR_VERSION_MINOR 1
+#define REACTOR_VERSION_MINOR 2
 #define REACTOR_VERSION_PATCH 0
 
 /* An event loop. Opaque; create with reactor_new(), destroy with reactor_free(). */
@@ -150,9 +150,14 @@ REACTOR_API int reactor_register(reactor_t *r, int fd, unsigned events, reactor_
 REACTOR_API int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data);
 
 /*
- * Stops watching `fd`. Removes the kernel registration at once (so a forked
- * child holding the same file keeps nothing of ours armed) and never names
- * `fd` to the kernel again: it may be closed at once. Succeeds after the
+ * Stops watching `fd`. An armed kernel registration is removed at once (so a
+ * forked child holding the same file keeps nothing of ours armed), and `fd` is
+ * never named to the kernel again: it may be closed at once. One armed with
+ * nothing (a paused fd parked on epoll, a fired REACTOR_ONESHOT) is left in
+ * the kernel until the file is closed, at no kernel call: it may wake one wait
+ * of this reactor once more (a hang-up), which is dropped, and never reaches
+ * a callback or reactor_select(), even if `fd` is registered in another
+ * reactor meanwhile. Succeeds after the
  * fd was closed or its number reused (dup2): the kernel's EBADF/ENOENT are
  * absorbed. A registration removed during a dispatch receives no further
  * callback from that dispatch. Errors: -EINVAL fd < 0, -ENOENT unknown fd.
