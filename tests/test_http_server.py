@@ -407,6 +407,22 @@ def test_static(srv, root):
         status = int(answers[0][0].split()[1])
         check(f"no escape from the root: {path}", status in (403, 404) and b"top secret" not in answers[0][2],
               answers)
+    # The index file of a directory goes through the same containment as the directory.
+    answers, _ = exchange(srv, get("/escape/", b"Connection: close\r\n"))
+    status = int(answers[0][0].split()[1])
+    check("no escape through a directory's index.html symlink", status in (403, 404) and
+          b"top secret" not in answers[0][2], answers)
+    # A FIFO is refused without blocking the loop on its open (no writer ever comes).
+    s = srv.conn(timeout=5)
+    s.sendall(get("/fifo", b"Connection: close\r\n"))
+    try:
+        a = Reader(s).response()
+        check("a FIFO under the root is refused (403)", a[0] == "HTTP/1.1 403 Forbidden", a)
+    except OSError as e:
+        check("a FIFO under the root is refused (403)", False, repr(e))
+    s.close()
+    answers, _ = exchange(srv, get("/", b"Connection: close\r\n"))
+    check("the server still answers after the FIFO request", answers[0][2] == HELLO)
     for path in ["/%zz", "/%00x"]:
         answers, _ = exchange(srv, get(path, b"Connection: close\r\n"))
         check_answer(f"bad escape {path} is 400", answers[0], 400, TEXT, error_body(400), connection="close")
@@ -637,6 +653,9 @@ def main():
             f.write("top secret\n")
         os.symlink(os.path.join(tmp, "secret.txt"), os.path.join(www, "link-out"))
         os.symlink("hello.txt", os.path.join(www, "link-in"))
+        os.makedirs(os.path.join(www, "escape"))
+        os.symlink(os.path.join(tmp, "secret.txt"), os.path.join(www, "escape", "index.html"))
+        os.mkfifo(os.path.join(www, "fifo"))
 
         srv = Server("--root", www, "--quiet")
         for test in (test_routes, test_pipelining, test_errors, test_misbehaving_clients,

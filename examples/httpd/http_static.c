@@ -5,7 +5,11 @@
  * path is percent-decoded, joined to the root and passed through realpath(3),
  * which removes "..", "." and every symlink; the result must still lie under
  * the root's own realpath. That one check covers "../", "%2e%2e/", encoded
- * slashes and symlinks pointing out. The body goes out with sendfile(2) on
+ * slashes and symlinks pointing out; a directory's index.html is resolved and
+ * checked the same way. Not yet closed: the name is resolved, then opened
+ * again, so a writer under the root can swap a component for a symlink in
+ * between (resolving from a root descriptor with openat2 RESOLVE_BENEATH is
+ * the fix). Only regular files are served. The body goes out with sendfile(2) on
  * Linux (no copy through user space), read+send elsewhere.
  */
 #define _GNU_SOURCE /* sendfile(2) via <sys/sendfile.h> */
@@ -145,13 +149,22 @@ void http_serve_file(struct conn *c, const struct http_request *req)
     }
     struct stat st;
     if (stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
-        strncat(real, "/index.html", sizeof real - strlen(real) - 1);
-        if (stat(real, &st) < 0) {
-            respond_status(c, req, 404);
+        /* The index file is a name like any other: a symlink there must not
+         * lead out of the root, so it is resolved and checked in turn. */
+        char index[PATH_MAX + 16];
+        snprintf(index, sizeof index, "%s/index.html", real);
+        if (!realpath(index, real)) {
+            respond_status(c, req, errno == EACCES ? 403 : 404);
+            return;
+        }
+        if (!under_root(real, root)) {
+            respond_status(c, req, 403);
             return;
         }
     }
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO would otherwise block the loop until a
+     * writer came; it is refused below, after fstat, as any non-regular file. */
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         int status = fd < 0 && errno == EACCES ? 403 : 404;
         if (fd >= 0)
