@@ -67,7 +67,9 @@ struct reg {
 struct timer {
     int64_t id;
     int active, fired_once;
-    uint64_t due; /* first deadline: reactor_now() at add + after */
+    /* The first deadline lies between these, in ns of CLOCK_MONOTONIC: the
+     * clock read just before and just after reactor_timer_add, + after. */
+    uint64_t due_lo, due_hi;
     uint64_t repeat;
 };
 
@@ -250,6 +252,13 @@ static void on_fd(reactor_t *r, int fd, unsigned events, void *data)
     }
 }
 
+static uint64_t fz_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void on_timer(reactor_t *r, int64_t id, void *data)
 {
     struct state *st = cur;
@@ -258,7 +267,8 @@ static void on_timer(reactor_t *r, int64_t id, void *data)
     check(t >= st->t && t < st->t + st->nt && t->id == id, "timer callback with wrong data", 0, 0);
     check(t->active, "callback of a cancelled or finished timer", (long)id, 0);
     if (!t->fired_once)
-        check(reactor_now(r) >= t->due, "timer fired early", (long)reactor_now(r), (long)t->due);
+        check(fz_clock_ns() >= t->due_lo, "timer fired early", (long)fz_clock_ns(),
+              (long)t->due_lo);
     t->fired_once = 1;
     if (!t->repeat)
         t->active = 0;
@@ -319,8 +329,9 @@ static void op_run_once(struct state *st)
     check(now >= before, "reactor_now went back", (long)now, (long)before);
     for (int i = 0; i < st->nt; i++) {
         const struct timer *t = &st->t[i];
-        check(!t->active || t->fired_once || t->due > now, "a due timer did not fire", (long)t->id,
-              (long)(now - t->due));
+        /* reactor_now() is the clock read after the wait, in whole ms. */
+        check(!t->active || t->fired_once || t->due_hi > now * 1000000u, "a due timer did not fire",
+              (long)t->id, (long)(now * 1000000u - t->due_hi));
     }
 }
 
@@ -502,12 +513,17 @@ static void op_timer_add(struct state *st)
     if (st->nt == TIMERS)
         return;
     struct timer *t = &st->t[st->nt];
-    uint64_t now = reactor_now(st->r);
+    uint64_t before = fz_clock_ns();
     int64_t id = reactor_timer_add(st->r, after, repeat, on_timer, t);
+    uint64_t after_add = fz_clock_ns();
     check(id > 0, "timer_add", (long)id, 0);
     for (int i = 0; i < st->nt; i++)
         check(st->t[i].id != id, "timer id reused", (long)id, i);
-    *t = (struct timer){.id = id, .active = 1, .due = now + after, .repeat = repeat};
+    *t = (struct timer){.id = id,
+                        .active = 1,
+                        .due_lo = before + after * 1000000u,
+                        .due_hi = after_add + after * 1000000u,
+                        .repeat = repeat};
     st->nt++;
     EXPECT(reactor_timer_add(st->r, 1, 0, NULL, NULL), -EINVAL, "timer_add without a callback");
 }
