@@ -476,6 +476,73 @@ def test_timeouts():
     srv.stop("timeouts server")
 
 
+def test_timeouts_apart():
+    """Each timeout means what its name says, told apart by giving them very different lengths."""
+    srv = Server("--header-timeout-ms", "300", "--idle-timeout-ms", "30000", "--quiet")
+    s = srv.conn()
+    t = time.monotonic()
+    r = Reader(s)
+    closed = r.at_eof(10)
+    took = time.monotonic() - t
+    check("a connection that sends nothing gets the header timeout, not the idle one",
+          closed and 0.25 < took < 10, f"closed {closed} after {took:.2f} s")
+    check("... and is closed without an answer (nothing was asked)", not r.buf, r.buf[:40])
+    s.close()
+
+    # A pipelining client that stops reading for longer than the header timeout: every
+    # request it sent arrived whole, so every one is answered, in order, none with a 408.
+    n = 100000
+    s = srv.conn(timeout=10)
+    sender = threading.Thread(target=s.sendall, args=(get("/") * (n - 1) + get("/", b"Connection: close\r\n"),))
+    sender.start()
+    time.sleep(1.5)
+    got, ended = bytearray(), "end of file"
+    try:
+        while True:
+            b = s.recv(1 << 16)
+            if not b:
+                break
+            got += b
+    except OSError as e:
+        ended = f"{type(e).__name__} {e}"
+    sender.join(10)
+    s.close()
+    heads = got.count(b"HTTP/1.1 ")
+    oks = got.count(b"HTTP/1.1 200 OK\r\n")
+    check(f"a pipelining client that pauses reading gets all {n} answers", heads == n and oks == n,
+          f"{heads} answers, {oks} of them 200, {got.count(b'HTTP/1.1 408')} 408; reading ended at {ended}")
+    srv.stop("timeouts-apart server")
+
+    # A client that does not read is closed at the send timeout, not the idle one.
+    srv = Server("--header-timeout-ms", "30000", "--idle-timeout-ms", "30000", "--send-timeout-ms", "400",
+                 "--quiet")
+    s = srv.conn(timeout=10)
+    s.setblocking(False)
+    data, sent, t = get("/") * 100000, 0, time.monotonic()
+    while sent < len(data) and time.monotonic() < t + 2:
+        try:
+            sent += s.send(data[sent:])
+        except BlockingIOError:
+            time.sleep(0.02)
+    s.setblocking(True)
+    s.settimeout(10)
+    time.sleep(1)  # not reading, for longer than the send timeout
+    t = time.monotonic()
+    ended = None
+    try:
+        while time.monotonic() < t + 20:
+            if not s.recv(1 << 16):
+                ended = "end of file"
+                break
+    except OSError as e:
+        ended = f"{type(e).__name__} {e}"
+    took = time.monotonic() - t
+    check("a client that does not read is closed at the send timeout", ended and took < 10,
+          f"{ended} after {took:.2f} s")
+    s.close()
+    srv.stop("send-timeout server")
+
+
 def test_max_conns():
     srv = Server("--max-conns", "3", "--quiet")
     held = [srv.conn() for _ in range(3)]
@@ -666,6 +733,7 @@ def main():
             test(srv)
         srv.stop("main server")
         test_timeouts()
+        test_timeouts_apart()
         test_max_conns()
         test_emfile()
         test_threads_ipv6_and_log()

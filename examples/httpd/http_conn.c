@@ -156,6 +156,8 @@ static uint64_t timeout_ms(const struct server *s, unsigned kind)
     switch (kind) {
     case DL_REQUEST:
         return (uint64_t)s->opt->header_timeout_ms;
+    case DL_SEND:
+        return (uint64_t)s->opt->send_timeout_ms;
     case DL_LINGER:
         return idle < LINGER_MS ? idle : LINGER_MS;
     default:
@@ -179,7 +181,11 @@ static void set_deadline(struct conn *c, unsigned kind)
 static void conn_timed_out(struct conn *c)
 {
     if (c->lingering || output_pending(c) || !c->in_len) {
-        http_conn_close(c); /* a client that does not read, or an idle connection */
+        http_conn_close(c); /* a client that does not read, or one that sent nothing */
+        return;
+    }
+    if (!c->partial) {
+        http_conn_process(c); /* requests that arrived whole are answered, never a 408 */
         return;
     }
     http_respond_error(c, 408); /* a request started and never finished */
@@ -216,14 +222,17 @@ static void on_deadlines(reactor_t *r, int64_t id, void *data)
  * Chooses the deadline for the connection's state. The clock restarts when
  * the state changes or on `progress` (a request answered, body bytes
  * received, output written) - never for bytes trickling into a head, so a
- * slow-header client gets its 408 on time.
+ * slow-header client gets its 408 on time. A connection that has sent
+ * nothing yet is awaiting its first request, not idle between two: it gets
+ * the header timeout, which is what keeps silent connections from holding
+ * slots (nginx's client_header_timeout does the same).
  */
 static void conn_retime(struct conn *c, int progress)
 {
-    unsigned kind = c->job              ? DL_WORK
-                    : output_pending(c) ? DL_SEND
-                    : c->in_len         ? DL_REQUEST
-                                        : DL_IDLE;
+    unsigned kind = c->job                  ? DL_WORK
+                    : output_pending(c)     ? DL_SEND
+                    : c->in_len || !c->sent ? DL_REQUEST
+                                            : DL_IDLE;
     if (kind != c->deadline_kind || progress)
         set_deadline(c, kind);
 }

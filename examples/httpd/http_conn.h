@@ -24,7 +24,7 @@
 struct options {
     const char *backend, *bind, *root;
     int port, threads, quiet, access_log, max_conns;
-    int header_timeout_ms, idle_timeout_ms, drain_timeout_ms;
+    int header_timeout_ms, idle_timeout_ms, send_timeout_ms, drain_timeout_ms;
     char root_real[4096]; /* realpath of --root, when given */
 };
 
@@ -38,7 +38,7 @@ struct conn;
 enum {
     DL_REQUEST, /* a request is arriving (or the first one is awaited): header timeout */
     DL_IDLE,    /* waiting for the next request: idle timeout */
-    DL_SEND,    /* waiting for the client to read our answers: idle timeout */
+    DL_SEND,    /* waiting for the client to read our answers: send timeout */
     DL_LINGER,  /* our end is shut, waiting for the client's: a short bound */
     DL_WORK,    /* a /sleep job runs: no deadline (the job's length is capped) */
     DL_KINDS

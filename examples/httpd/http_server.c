@@ -38,8 +38,10 @@ static const char usage_text[] =
     "  --root DIR              serve the files under DIR\n"
     "  --threads N             N event loops sharing the port (default 1)\n"
     "  --max-conns N           connections per thread; more get 503 (default 10000)\n"
-    "  --header-timeout-ms N   a request must arrive within N ms (408; default 10000)\n"
-    "  --idle-timeout-ms N     close keep-alive or non-reading clients after N ms (30000)\n"
+    "  --header-timeout-ms N   a request head must arrive within N ms of the connection\n"
+    "                          or of its first byte (408; default 10000)\n"
+    "  --idle-timeout-ms N     close a keep-alive connection idle for N ms (30000)\n"
+    "  --send-timeout-ms N     close a client that reads none of our answers for N ms (30000)\n"
     "  --drain-timeout-ms N    at SIGINT/SIGTERM, wait at most N ms for answers (5000)\n"
     "  --access-log            log each request to stdout (Common Log Format)\n"
     "  --quiet                 no messages on stderr but fatal errors\n"
@@ -290,6 +292,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
         {"--max-conns", offsetof(struct options, max_conns), 1, 1000000},
         {"--header-timeout-ms", offsetof(struct options, header_timeout_ms), 1, 3600000},
         {"--idle-timeout-ms", offsetof(struct options, idle_timeout_ms), 1, 3600000},
+        {"--send-timeout-ms", offsetof(struct options, send_timeout_ms), 1, 3600000},
         {"--drain-timeout-ms", offsetof(struct options, drain_timeout_ms), 0, 3600000},
     };
     for (int i = 1; i < argc; i++) {
@@ -347,6 +350,7 @@ int main(int argc, char **argv)
                                  .max_conns = 10000,
                                  .header_timeout_ms = 10000,
                                  .idle_timeout_ms = 30000,
+                                 .send_timeout_ms = 30000,
                                  .drain_timeout_ms = 5000};
     if (parse_options(argc, argv, &opt) < 0) {
         fputs(usage_text, stderr);
