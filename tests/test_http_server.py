@@ -358,6 +358,85 @@ def test_slow_handler(srv):
     check_answer("/sleep with a bad ms sleeps 0 ms", answers[1], 200, TEXT, b"slept 0 ms\n", connection="close")
 
 
+def test_demo_gating(root):
+    """The demo routes (/json, /sleep) answer only with --demo, and the plain Hello only without
+    --root: an administrator's --root serves its own files under those names."""
+    srv = Server("--root", root, "--quiet")
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+    for path, body in [("/json", b"a file named json\n"), ("/sleep?ms=1000", b"a file named sleep\n")]:
+        c.request("GET", path)
+        resp = c.getresponse()
+        got = resp.read()
+        check(f"with --root and no --demo, {path} is the file of that name", resp.status == 200 and got == body,
+              f"{resp.status} {got[:40]!r}")
+    c.request("GET", "/")
+    resp = c.getresponse()
+    got = resp.read()
+    check("with --root, / is the root's index.html, not Hello", resp.status == 200 and got == b"<p>root</p>\n",
+          f"{resp.status} {got[:40]!r}")
+    c.close()
+    srv.stop("root server")
+    srv = Server("--quiet")
+    answers, _ = exchange(srv, get("/json") + get("/", b"Connection: close\r\n"), 2)
+    check_answer("without --demo, /json is 404", answers[0], 404, TEXT, error_body(404))
+    check_answer("without --root, / is still Hello", answers[1], 200, "text/plain", HELLO, connection="close")
+    srv.stop("plain server")
+    srv = Server("--root", root, "--demo", "--quiet")
+    answers, _ = exchange(srv, get("/json") + get("/", b"Connection: close\r\n"), 2)
+    check_answer("with --root and --demo, /json is the demo's", answers[0], 200, "application/json", JSON)
+    check("with --root and --demo, / is still the index", answers[1][2] == b"<p>root</p>\n", answers[1][:1])
+    srv.stop("root+demo server")
+
+
+def test_sleep_jobs():
+    """A /sleep job's client that hangs up frees its slot at once; queued jobs are capped."""
+    srv = Server("--demo", "--max-conns", "20", "--quiet")
+    socks = []
+    for _ in range(20):
+        s = srv.conn()
+        s.sendall(get("/sleep?ms=10000"))
+        socks.append(s)
+    time.sleep(0.3)
+    for s in socks:
+        s.close()
+    t, status = time.monotonic(), None
+    while time.monotonic() < t + 5 and status != 200:
+        try:
+            answers, _ = exchange(srv, get("/", b"Connection: close\r\n"))
+            status = int(answers[0][0].split()[1])
+        except (EOFError, OSError, ValueError, IndexError):
+            time.sleep(0.1)
+    check("20 abandoned /sleep?ms=10000 free their connection slots at once", status == 200,
+          f"{status} after {time.monotonic() - t:.1f} s")
+    t = time.monotonic()
+    answers, _ = exchange(srv, get("/sleep?ms=100", b"Connection: close\r\n"))
+    took = time.monotonic() - t
+    check("... and their work: a new /sleep?ms=100 runs within 5 s", answers[0][2] == b"slept 100 ms\n" and took < 5,
+          f"{answers[0][:1]} after {took:.1f} s")
+    srv.stop("sleep server")
+
+    srv = Server("--demo", "--max-jobs", "3", "--quiet")
+    socks = []
+    for _ in range(5):
+        s = srv.conn(timeout=10)
+        s.sendall(get("/sleep?ms=1500", b"Connection: close\r\n"))
+        socks.append(s)
+        time.sleep(0.05)  # in order: the first three are queued, the last two are over the cap
+    answers = []
+    for s in socks:
+        try:
+            answers.append(Reader(s).response())
+        except (EOFError, OSError) as e:
+            answers.append((repr(e), [], b""))
+        s.close()
+    ok = [a for a in answers if a[2] == b"slept 1500 ms\n"]
+    busy = [a for a in answers if a[0].startswith("HTTP/1.1 503") and
+            any(k.lower() == "retry-after" for k, _ in a[1])]
+    check("--max-jobs 3: three /sleep run, two get 503 with Retry-After", len(ok) == 3 and len(busy) == 2,
+          [a[0] for a in answers])
+    srv.stop("max-jobs server")
+
+
 def test_static(srv, root):
     c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
     c.request("GET", "/hello.txt")
@@ -386,7 +465,7 @@ def test_static(srv, root):
           r.status == 200 and data == want and r.getheader("Content-Type") == "application/octet-stream",
           (r.status, len(data)))
     c.request("GET", "/")  # keep-alive continues after a file body
-    check("request after a file on the same connection", c.getresponse().read() == HELLO)
+    check("request after a file on the same connection", c.getresponse().read() == b"<p>root</p>\n")
     c.request("HEAD", "/big.bin")
     r = c.getresponse()
     check("HEAD on a file: length, no body", r.status == 200 and r.read() == b"" and
@@ -402,7 +481,7 @@ def test_static(srv, root):
     # A file body, then pipelined requests behind it, with a slow reader.
     answers, closed = exchange(srv, get("/big.bin") + get("/hello.txt") + get("/", b"Connection: close\r\n"), 3)
     check("pipelined requests behind a file body", answers[0][2] == want and
-          answers[1][2] == b"static hello\n" and answers[2][2] == HELLO and closed)
+          answers[1][2] == b"static hello\n" and answers[2][2] == b"<p>root</p>\n" and closed)
 
     for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/sub/%2E%2E/%2e%2e/secret.txt",
                  "/..%2fsecret.txt", "/link-out", "/sub/../../secret.txt", "/nope.txt"]:
@@ -425,7 +504,7 @@ def test_static(srv, root):
         check("a FIFO under the root is refused (403)", False, repr(e))
     s.close()
     answers, _ = exchange(srv, get("/", b"Connection: close\r\n"))
-    check("the server still answers after the FIFO request", answers[0][2] == HELLO)
+    check("the server still answers after the FIFO request", answers[0][2] == b"<p>root</p>\n")
     for path in ["/%zz", "/%00x"]:
         answers, _ = exchange(srv, get(path, b"Connection: close\r\n"))
         check_answer(f"bad escape {path} is 400", answers[0], 400, TEXT, error_body(400), connection="close")
@@ -605,7 +684,7 @@ def test_emfile():
 
 
 def test_threads_ipv6_and_log():
-    srv = Server("--threads", "3", "--quiet")
+    srv = Server("--threads", "3", "--demo", "--quiet")
     results = []
 
     def client():
@@ -635,7 +714,7 @@ def test_threads_ipv6_and_log():
     else:
         print("# IPv6 loopback unavailable: skipped")
 
-    srv = Server("--access-log", "--quiet")
+    srv = Server("--access-log", "--demo", "--quiet")
     exchange(srv, get("/json") + b"HEAD /x?y HTTP/1.0\r\n\r\n", 2, heads=(1,))
     exchange(srv, b"junk\r\n\r\n")
     srv.stop("access-log server")
@@ -647,7 +726,7 @@ def test_threads_ipv6_and_log():
 
 
 def test_graceful_stop():
-    srv = Server("--quiet")
+    srv = Server("--demo", "--quiet")
     s = srv.conn(timeout=5)
     s.sendall(get("/sleep?ms=700"))
     idle = srv.conn()
@@ -676,7 +755,7 @@ def test_graceful_stop():
     check("SIGTERM: no longer accepting", refused)
     srv.stop("graceful server")  # already exited: checks status and stderr
 
-    srv = Server("--quiet")
+    srv = Server("--demo", "--quiet")
     s = srv.conn(timeout=5)
     s.sendall(get("/sleep?ms=8000"))
     time.sleep(0.2)
@@ -685,7 +764,7 @@ def test_graceful_stop():
     srv.stop("a second SIGTERM stops at once", within=1.5)
     s.close()
 
-    srv = Server("--quiet", "--drain-timeout-ms", "300")
+    srv = Server("--demo", "--quiet", "--drain-timeout-ms", "300")
     s = srv.conn(timeout=5)
     s.sendall(get("/sleep?ms=8000"))
     time.sleep(0.2)
@@ -716,7 +795,8 @@ def main():
         www = os.path.join(tmp, "www")
         os.makedirs(os.path.join(www, "sub"))
         for name, data in [("hello.txt", b"static hello\n"), ("sub/index.html", b"<p>sub</p>\n"),
-                           ("a b.json", b"{}\n"), ("big.bin", os.urandom(3 * 1024 * 1024 + 17))]:
+                           ("a b.json", b"{}\n"), ("index.html", b"<p>root</p>\n"),
+                           ("json", b"a file named json\n"), ("sleep", b"a file named sleep\n"), ("big.bin", os.urandom(3 * 1024 * 1024 + 17))]:
             with open(os.path.join(www, name), "wb") as f:
                 f.write(data)
         with open(os.path.join(tmp, "secret.txt"), "w") as f:
@@ -727,11 +807,16 @@ def main():
         os.symlink(os.path.join(tmp, "secret.txt"), os.path.join(www, "escape", "index.html"))
         os.mkfifo(os.path.join(www, "fifo"))
 
-        srv = Server("--root", www, "--quiet")
+        srv = Server("--demo", "--quiet")
         for test in (test_routes, test_pipelining, test_errors, test_misbehaving_clients,
-                     test_close_stages, test_slow_handler, lambda s: test_static(s, www), test_ab):
+                     test_close_stages, test_slow_handler, test_ab):
             test(srv)
         srv.stop("main server")
+        srv = Server("--root", www, "--quiet")
+        test_static(srv, www)
+        srv.stop("file server")
+        test_demo_gating(www)
+        test_sleep_jobs()
         test_timeouts()
         test_timeouts_apart()
         test_max_conns()

@@ -37,6 +37,7 @@
 #define PROCESS_ROUNDS 4 /* batches answered per event before yielding to others */
 #define LINGER_MS 2000   /* at most this long to wait for the client's end after ours */
 #define LINGER_BYTES (1 << 20)
+#define JOB_IN_MAX (64 * 1024) /* read this much behind a running job, then stop */
 
 #ifndef MSG_MORE
 #define MSG_MORE 0 /* Linux only: holds the response head for the file that follows */
@@ -362,6 +363,10 @@ void http_conn_update(struct conn *c)
 {
     if (c->lingering)
         return; /* only the client's end, or the deadline, is awaited */
+    if (c->job && c->peer_closed) {
+        http_conn_close(c); /* hung up while its job waits: free the slot now */
+        return;
+    }
     int progress = 0;
     for (int round = 0;; round++) {
         if (conn_flush(c, &progress) < 0)
@@ -384,8 +389,10 @@ void http_conn_update(struct conn *c)
     if (!pending)
         buf_release(c->s, &c->out, &c->out_cap);
     unsigned want = 0;
-    if (!c->job && !c->peer_closed && !c->close_after && c->file_fd < 0 && !answerable(c) &&
-        c->out_len - c->out_off < OUT_HIGH_WATER)
+    /* While a job runs the socket is still read (into `in`, behind the job's
+     * request, bounded) so that a client hanging up is seen at once. */
+    if ((!c->job || c->in_len < JOB_IN_MAX) && !c->peer_closed && !c->close_after &&
+        c->file_fd < 0 && !answerable(c) && c->out_len - c->out_off < OUT_HIGH_WATER)
         want |= REACTOR_READ;
     if (pending || answerable(c))
         want |= REACTOR_WRITE; /* writable at once when only answering is left: a yield */
@@ -541,6 +548,7 @@ void http_conn_close(struct conn *c)
     list_unlink(&s->lists[c->deadline_kind], c);
     s->nconns--;
     if (c->job) {
+        http_sleep_job_abandon(s, c->job);
         c->dead = 1; /* the job still points here: its done, or server exit, frees it */
         list_append(&s->zombies, c);
     } else {

@@ -24,6 +24,8 @@
 struct options {
     const char *backend, *bind, *root;
     int port, threads, quiet, access_log, max_conns;
+    int demo;     /* --demo: the /json and /sleep routes */
+    int max_jobs; /* --max-jobs: /sleep jobs queued or running per thread */
     int header_timeout_ms, idle_timeout_ms, send_timeout_ms, drain_timeout_ms;
     char root_real[4096]; /* realpath of --root, when given */
 };
@@ -54,6 +56,7 @@ struct server {
     reactor_t *r;
     int lfd, reserve_fd; /* reserve_fd: a spare descriptor given up on EMFILE */
     int nconns, draining;
+    int jobs; /* /sleep jobs queued or running whose client is still there */
     /* Owned by this server's thread; SIGUSR1 reads them there (http_server.c). */
     unsigned long long accepted, requests, refused, shed;
     atomic_int abandon;               /* at the drain deadline: /sleep jobs stop early */
@@ -127,6 +130,8 @@ void http_respond_error(struct conn *c, int status);
 int http_route(struct conn *c, const struct http_request *req, size_t consumed);
 /* Frees a connection's job after reactor_free(), which never runs its done. */
 void http_sleep_job_free(struct sleep_job *j);
+/* The job's client is gone: its slot is free now, and the job stops soon. */
+void http_sleep_job_abandon(struct server *s, struct sleep_job *j);
 
 /* http_static.c */
 void http_serve_file(struct conn *c, const struct http_request *req);

@@ -187,8 +187,11 @@ void http_respond_error(struct conn *c, int status)
 struct sleep_job {
     struct conn *c;
     atomic_int *abandon; /* the server's: set when it must exit now */
+    atomic_int gone;     /* the client hung up: stop at the next slice */
+    int64_t id;          /* for reactor_work_cancel */
     size_t len;          /* the request's bytes, at the front of the connection's input */
     int ms, minor, keep_alive, head;
+    int counted; /* in s->jobs */
 };
 
 static uint64_t monotonic_ns(void)
@@ -205,8 +208,8 @@ static void sleep_work(void *data)
 {
     struct sleep_job *j = data;
     uint64_t end = monotonic_ns() + (uint64_t)j->ms * 1000000u;
-    for (uint64_t now = monotonic_ns(); now < end && !atomic_load(j->abandon);
-         now = monotonic_ns()) {
+    for (uint64_t now = monotonic_ns();
+         now < end && !atomic_load(j->abandon) && !atomic_load(&j->gone); now = monotonic_ns()) {
         uint64_t step = end - now < 50000000u ? end - now : 50000000u;
         struct timespec ts = {0, (long)step};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -220,6 +223,8 @@ static void sleep_done(reactor_t *r, void *data, int status)
     struct sleep_job *j = data;
     struct conn *c = j->c;
     (void)r;
+    if (j->counted)
+        c->s->jobs--;
     if (!c->dead) {
         struct http_request req = {.method = j->head ? HTTP_HEAD : HTTP_GET,
                                    .target = {"/sleep", 6},
@@ -241,6 +246,17 @@ void http_sleep_job_free(struct sleep_job *j)
     free(j);
 }
 
+/* A queued job is taken off the queue (its done runs with -ECANCELED); a running one
+ * sees `gone` within a slice. Either way the cap counts it no longer. */
+void http_sleep_job_abandon(struct server *s, struct sleep_job *j)
+{
+    atomic_store(&j->gone, 1);
+    reactor_work_cancel(s->r, j->id);
+    if (j->counted)
+        s->jobs--;
+    j->counted = 0;
+}
+
 /* ms=N anywhere in the query, parsed within its bounds (the buffer has no NUL), capped. */
 static int sleep_ms(struct http_str q)
 {
@@ -258,6 +274,10 @@ static int sleep_ms(struct http_str q)
 
 static int route_sleep(struct conn *c, const struct http_request *req, size_t len)
 {
+    if (c->s->jobs >= c->s->opt->max_jobs) {
+        http_respond(c, req, 503, "text/plain; charset=utf-8", "busy\n", 5, "Retry-After: 1\r\n");
+        return 1;
+    }
     struct sleep_job *j = calloc(1, sizeof *j);
     if (!j) {
         http_respond(c, req, 500, "text/plain; charset=utf-8", "no memory\n", 10, NULL);
@@ -269,12 +289,16 @@ static int route_sleep(struct conn *c, const struct http_request *req, size_t le
                             .ms = sleep_ms(req->query),
                             .minor = req->minor,
                             .keep_alive = req->keep_alive,
-                            .head = req->method == HTTP_HEAD};
-    if (reactor_queue_work(c->s->r, sleep_work, sleep_done, j) < 0) {
+                            .head = req->method == HTTP_HEAD,
+                            .counted = 1};
+    atomic_init(&j->gone, 0);
+    j->id = reactor_queue_work(c->s->r, sleep_work, sleep_done, j);
+    if (j->id < 0) {
         free(j);
-        http_respond(c, req, 503, "text/plain; charset=utf-8", "busy\n", 5, NULL);
+        http_respond(c, req, 503, "text/plain; charset=utf-8", "busy\n", 5, "Retry-After: 1\r\n");
         return 1;
     }
+    c->s->jobs++;
     c->job = j;
     return 0;
 }
@@ -295,11 +319,12 @@ int http_route(struct conn *c, const struct http_request *req, size_t len)
                      "Allow: GET, HEAD\r\n");
         return 1;
     }
-    if (path_is(req->path, "/"))
+    int demo = c->s->opt->demo;
+    if (path_is(req->path, "/") && !c->s->opt->root)
         http_respond(c, req, 200, "text/plain", hello, sizeof hello - 1, NULL);
-    else if (path_is(req->path, "/json"))
+    else if (demo && path_is(req->path, "/json"))
         http_respond(c, req, 200, "application/json", json, sizeof json - 1, NULL);
-    else if (path_is(req->path, "/sleep"))
+    else if (demo && path_is(req->path, "/sleep"))
         return route_sleep(c, req, len);
     else if (c->s->opt->root)
         http_serve_file(c, req);

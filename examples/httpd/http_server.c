@@ -38,6 +38,8 @@ static const char usage_text[] =
     "  --root DIR              serve the files under DIR\n"
     "  --threads N             N event loops sharing the port (default 1)\n"
     "  --max-conns N           connections per thread; more get 503 (default 10000)\n"
+    "  --demo                  also answer the demo routes /json and /sleep?ms=N\n"
+    "  --max-jobs N            /sleep jobs per thread; more get 503 (default 64)\n"
     "  --header-timeout-ms N   a request head must arrive within N ms of the connection\n"
     "                          or of its first byte (408; default 10000)\n"
     "  --idle-timeout-ms N     close a keep-alive connection idle for N ms (30000)\n"
@@ -290,6 +292,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
         {"--port", offsetof(struct options, port), 0, 65535},
         {"--threads", offsetof(struct options, threads), 1, 64},
         {"--max-conns", offsetof(struct options, max_conns), 1, 1000000},
+        {"--max-jobs", offsetof(struct options, max_jobs), 1, 1000000},
         {"--header-timeout-ms", offsetof(struct options, header_timeout_ms), 1, 3600000},
         {"--idle-timeout-ms", offsetof(struct options, idle_timeout_ms), 1, 3600000},
         {"--send-timeout-ms", offsetof(struct options, send_timeout_ms), 1, 3600000},
@@ -303,6 +306,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
         }
         if (!strcmp(a, "--access-log")) {
             opt->access_log = 1;
+            continue;
+        }
+        if (!strcmp(a, "--demo")) {
+            opt->demo = 1;
             continue;
         }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -348,6 +355,7 @@ int main(int argc, char **argv)
                                  .port = 8080,
                                  .threads = 1,
                                  .max_conns = 10000,
+                                 .max_jobs = 64,
                                  .header_timeout_ms = 10000,
                                  .idle_timeout_ms = 30000,
                                  .send_timeout_ms = 30000,
