@@ -159,6 +159,11 @@ static void need_says_how_many_bytes_once_the_head_is_complete(void **state)
     const char *s = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhel";
     assert_int_equal(parse(s), 0);
     assert_int_equal(req.need, strlen(s) - 3 + 10);
+    /* The head is filled in, so a caller that drops bodies can answer now. */
+    assert_int_equal(req.method, HTTP_POST);
+    assert_str(req.path, "/p");
+    assert_int_equal(req.keep_alive, 1);
+    assert_str(req.body, "hel");
     assert_int_equal(parse("POST /p HTTP/1.1\r\nHost: h\r\nContent-Len"), 0);
     assert_int_equal(req.need, 0);
 }

@@ -510,6 +510,57 @@ def test_static(srv, root):
         check_answer(f"bad escape {path} is 400", answers[0], 400, TEXT, error_body(400), connection="close")
 
 
+def test_bodies():
+    """A body the server will not use is never kept: the answer comes once the head is in,
+    and the body is discarded as it streams, in a bounded buffer."""
+    srv = Server("--quiet")
+    s = srv.conn()
+    s.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n" + b"x" * 1000)
+    r = Reader(s)
+    try:
+        a = r.response()
+    except (EOFError, OSError) as e:
+        a = (repr(e), [], b"")
+    check("a POST is answered (405) once its head is in, before its body", a[0] == "HTTP/1.1 405 Method Not Allowed",
+          a[0])
+    s.sendall(b"y" * (1048576 - 1000) + get("/", b"Connection: close\r\n"))
+    a = r.response()
+    check("... its body is skipped and the request after it answered", a[2] == HELLO, a[:1])
+    s.close()
+
+    n, each = 200, 512 * 1024
+    rss0 = srv.rss_kib()
+    head = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % (each + 4096)
+    socks = []
+    for _ in range(n):
+        c = srv.conn()
+        c.setblocking(False)
+        socks.append([c, head + b"z" * each])  # all but the last 4 KiB of each body
+    t = time.monotonic()
+    while any(x[1] for x in socks) and time.monotonic() < t + 60:
+        moved = False
+        for x in socks:
+            if x[1]:
+                try:
+                    k = x[0].send(x[1])
+                    x[1] = x[1][k:]
+                    moved = True
+                except BlockingIOError:
+                    pass
+        if not moved:
+            time.sleep(0.01)
+    time.sleep(0.2)  # let the server read what is in flight
+    grew = srv.rss_kib() - rss0
+    limit = 64 * 1024 if h.SANITIZED else 8 * 1024
+    unsent = sum(len(x[1]) for x in socks)
+    print(f"# {n} connections {each >> 10} KiB into a body each: server RSS grew {grew} KiB", flush=True)
+    check(f"{n} connections each {each >> 10} KiB into a body: RSS grows by less than {limit >> 10} MiB",
+          grew < limit and not unsent, f"RSS grew {grew} KiB, {unsent} bytes unsent")
+    for x in socks:
+        x[0].close()
+    srv.stop("body server")
+
+
 def test_timeouts():
     srv = Server("--header-timeout-ms", "400", "--idle-timeout-ms", "400")
     t = time.monotonic()
@@ -818,6 +869,7 @@ def main():
         test_demo_gating(www)
         test_sleep_jobs()
         test_timeouts()
+        test_bodies()
         test_timeouts_apart()
         test_max_conns()
         test_emfile()

@@ -8,6 +8,8 @@
  *    a client that does not read, or a file is being sent, or a /sleep runs,
  *    the connection is not read and no further pipelined request is parsed.
  *    The kernel's socket buffers then push back on the client.
+ *  - A body is never kept: no route reads one, so a request is answered once
+ *    its head is in, and its body is dropped as it arrives (`discard`).
  *  - An idle connection holds no buffers: they go back to a small per-server
  *    stock of 4 KiB buffers, so a keep-alive request costs no malloc either.
  *  - Deadlines cost no timer each. A connection sits in the server's list for
@@ -31,13 +33,14 @@
 #include "http_conn.h"
 
 #define OUT_HIGH_WATER (64 * 1024)
-#define IN_MAX (HTTP_MAX_HEAD + HTTP_MAX_BODY + 64) /* a whole request always fits */
 #define BUF_SMALL 4096
 #define NO_DEADLINE UINT64_MAX
 #define PROCESS_ROUNDS 4 /* batches answered per event before yielding to others */
 #define LINGER_MS 2000   /* at most this long to wait for the client's end after ours */
 #define LINGER_BYTES (1 << 20)
 #define JOB_IN_MAX (64 * 1024) /* read this much behind a running job, then stop */
+/* A head, or what is read behind a job, always fits; bodies are never kept. */
+#define IN_MAX (HTTP_MAX_HEAD + JOB_IN_MAX + BUF_SMALL)
 
 #ifndef MSG_MORE
 #define MSG_MORE 0 /* Linux only: holds the response head for the file that follows */
@@ -192,7 +195,6 @@ static void conn_timed_out(struct conn *c)
     http_respond_error(c, 408); /* a request started and never finished */
     c->in_len = 0;
     c->partial = 0;
-    c->need = 0;
     http_conn_update(c); /* it leaves DL_REQUEST: written (closed, lingering) or not (DL_SEND) */
 }
 
@@ -230,10 +232,10 @@ static void on_deadlines(reactor_t *r, int64_t id, void *data)
  */
 static void conn_retime(struct conn *c, int progress)
 {
-    unsigned kind = c->job                  ? DL_WORK
-                    : output_pending(c)     ? DL_SEND
-                    : c->in_len || !c->sent ? DL_REQUEST
-                                            : DL_IDLE;
+    unsigned kind = c->job                                ? DL_WORK
+                    : output_pending(c)                   ? DL_SEND
+                    : c->in_len || c->discard || !c->sent ? DL_REQUEST
+                                                          : DL_IDLE;
     if (kind != c->deadline_kind || progress)
         set_deadline(c, kind);
 }
@@ -341,7 +343,7 @@ static void conn_linger(struct conn *c)
  */
 static int closing_loses_nothing(const struct conn *c)
 {
-    return c->client_closes && !c->in_len && c->drained;
+    return c->client_closes && !c->in_len && !c->discard && c->drained;
 }
 
 static void conn_discard(struct conn *c)
@@ -412,14 +414,19 @@ static int answer_batch(struct conn *c)
     size_t off = 0;
     int answered = 0;
     c->partial = 0;
-    c->need = 0;
     while (off < c->in_len && !c->job && !c->close_after && c->file_fd < 0 &&
            c->out_len - c->out_off < OUT_HIGH_WATER) {
         struct http_request req;
         long n = http_parse_request(c->in + off, c->in_len - off, &req);
+        if (n == 0 && req.need) {
+            /* The head is in and only body bytes are missing. No route reads a
+             * body, so it is answered now and the rest of its body is dropped
+             * as it arrives (conn_on_readable) rather than buffered. */
+            n = (long)(c->in_len - off);
+            c->discard = req.need - (size_t)n;
+        }
         if (n == 0) {
             c->partial = 1;
-            c->need = (uint32_t)req.need;
             break;
         }
         answered = 1;
@@ -445,8 +452,6 @@ static int answer_batch(struct conn *c)
  */
 static int worth_parsing(const struct conn *c, size_t old_len)
 {
-    if (c->need)
-        return c->in_len >= c->need;
     if (memchr(c->in + old_len, '\n', c->in_len - old_len))
         return 1;
     return (old_len <= HTTP_MAX_REQUEST_LINE && c->in_len > HTTP_MAX_REQUEST_LINE) ||
@@ -461,7 +466,7 @@ static void conn_on_readable(struct conn *c)
         http_conn_update(c);
         return;
     }
-    size_t want = c->need > c->in_len + BUF_SMALL ? c->need : c->in_len + BUF_SMALL;
+    size_t want = c->in_len + BUF_SMALL;
     if (buf_reserve(c->s, &c->in, &c->in_cap, want < IN_MAX ? want : IN_MAX) < 0) {
         http_conn_close(c);
         return;
@@ -483,10 +488,22 @@ static void conn_on_readable(struct conn *c)
         return;
     }
     c->drained = (size_t)n < room;
+    if (c->discard) {
+        /* The body of a request already answered: dropped, never kept. */
+        size_t drop = (size_t)n < c->discard ? (size_t)n : c->discard;
+        memmove(c->in + c->in_len, c->in + c->in_len + drop, (size_t)n - drop);
+        c->discard -= drop;
+        n -= (ssize_t)drop;
+        if (n == 0) {
+            conn_retime(c, 1); /* body bytes are progress */
+            http_conn_update(c);
+            return;
+        }
+    }
     size_t old_len = c->in_len;
     c->in_len += (uint32_t)n;
     if (c->partial && !worth_parsing(c, old_len)) {
-        conn_retime(c, c->need != 0); /* body bytes are progress; head bytes are not */
+        conn_retime(c, 0); /* head bytes are not progress */
         http_conn_update(c);
         return;
     }

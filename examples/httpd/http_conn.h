@@ -82,7 +82,7 @@ struct conn {
     uint64_t deadline;        /* reactor_now() ms when the connection times out */
     off_t file_off, file_end; /* the part of file_fd still to send */
     uint32_t in_len, in_cap;
-    uint32_t need; /* parser hint: bytes the partial request needs, 0 if unknown */
+    uint32_t discard; /* bytes still to come of an answered request's body: dropped */
     uint32_t out_len, out_off, out_cap;
     int fd;
     int file_fd;                /* a static file being sent after `out`, or -1 */

@@ -339,12 +339,13 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
     long blen = body_length(req);
     if (blen < 0)
         return blen;
+    req->keep_alive =
+        !connection_has(req, "close") && (req->minor == 1 || connection_has(req, "keep-alive"));
     if (len - pos < (size_t)blen) {
         req->need = pos + (size_t)blen;
+        req->body = (struct http_str){buf + pos, len - pos};
         return 0;
     }
     req->body = (struct http_str){buf + pos, (size_t)blen};
-    req->keep_alive =
-        !connection_has(req, "close") && (req->minor == 1 || connection_has(req, "keep-alive"));
     return (long)(pos + (size_t)blen);
 }

@@ -58,7 +58,9 @@ struct http_request {
     /*
      * After a 0 ("need more") return: the total number of bytes the request
      * needs when its head is complete and only body bytes are missing, else 0.
-     * Lets a caller skip re-parsing until they have arrived.
+     * Lets a caller skip re-parsing until they have arrived. When it is set,
+     * the rest of *req is filled too and `body` holds the bytes present so
+     * far: a caller that does not use bodies can answer now.
      */
     size_t need;
 };
