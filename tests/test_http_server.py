@@ -815,6 +815,19 @@ def test_graceful_stop():
     srv.stop("a second SIGTERM stops at once", within=1.5)
     s.close()
 
+    # With --threads, the loop that happens to finish draining first must not take the
+    # signals with it: a second SIGTERM still stops the threads that are draining. One
+    # sleeper on one of four loops leaves the first loop idle three times in four.
+    for attempt in range(2):
+        srv = Server("--demo", "--quiet", "--threads", "4", "--drain-timeout-ms", "20000")
+        s = srv.conn(timeout=5)
+        s.sendall(get("/sleep?ms=8000"))
+        time.sleep(0.2)
+        srv.p.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        srv.stop(f"--threads 4 ({attempt + 1}): a second SIGTERM stops at once", within=3.0)
+        s.close()
+
     srv = Server("--demo", "--quiet", "--drain-timeout-ms", "300")
     s = srv.conn(timeout=5)
     s.sendall(get("/sleep?ms=8000"))

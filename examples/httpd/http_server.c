@@ -11,7 +11,10 @@
  * and the graceful stop (SIGINT/SIGTERM: stop accepting, finish the answers
  * in flight, close idle connections, exit 0 within --drain-timeout-ms; a
  * second signal stops at once). SIGUSR1 prints one line of statistics;
- * SIGALRM is counted and ignored.
+ * SIGALRM is counted and ignored. With one thread the server's own loop
+ * watches the signals; with --threads N the servers run on N threads and
+ * the main thread's loop watches them until the last server has stopped,
+ * so a loop that finishes draining early does not take the signals with it.
  */
 #define _GNU_SOURCE /* SO_REUSEPORT, realpath */
 #include <arpa/inet.h>
@@ -84,10 +87,11 @@ static void server_drain(reactor_t *r, void *data)
 
 static struct server *servers;
 static int nservers;
-static pthread_t
-    *threads; /* of servers[1..]: main's, freed at its end (early exits leave it to exit) */
+static pthread_t *threads; /* main's, freed at its end (early exits leave it to exit) */
+static reactor_t *control; /* with --threads N: the main thread's loop, for the signals */
+static int running;        /* servers whose loop has not ended: control's thread only */
 
-/* Runs on the first server's loop; the others are told through reactor_post. */
+/* Runs on the loop that watches the signals; the others are told through reactor_post. */
 static void on_signal(reactor_t *r, int signo, void *data)
 {
     const struct options *opt = data;
@@ -114,7 +118,7 @@ static struct {
      * add into sums the last server is still reading. */
     atomic_int busy, pending; /* a report is under way; the servers yet to add theirs */
     atomic_ullong open, accepted, requests, refused, shed;
-    unsigned long long alarms; /* servers[0]'s loop only: where signals are watched */
+    unsigned long long alarms; /* the signal-watching loop's only */
     atomic_ullong alarms_shown;
 } stats;
 
@@ -262,10 +266,20 @@ static void server_fini(struct server *s)
         close(s->reserve_fd);
 }
 
+/* On control's loop: one more server has stopped; after the last, control stops too. */
+static void server_ended(reactor_t *r, void *data)
+{
+    (void)data;
+    if (--running == 0)
+        reactor_stop(r);
+}
+
 static void *thread_main(void *arg)
 {
     struct server *s = arg;
     reactor_run(s->r);
+    if (reactor_post(control, server_ended, NULL) < 0)
+        abort(); /* -ENOMEM: control would wait forever for this thread */
     return NULL;
 }
 
@@ -380,13 +394,21 @@ int main(int argc, char **argv)
         if (i == 0 && opt.port == 0)
             opt.port = bound_port(lfd); /* the other threads share the port the kernel chose */
     }
-    int rc = reactor_signal_add(servers[0].r, SIGINT, on_signal, &opt);
+    reactor_t *watcher = servers[0].r;
+    if (opt.threads > 1) {
+        control = watcher = reactor_new(opt.backend);
+        if (!control) {
+            fprintf(stderr, "reactor-httpd: backend: %s\n", reactor_strerror(errno));
+            return 1;
+        }
+    }
+    int rc = reactor_signal_add(watcher, SIGINT, on_signal, &opt);
     if (rc == 0)
-        rc = reactor_signal_add(servers[0].r, SIGTERM, on_signal, &opt);
+        rc = reactor_signal_add(watcher, SIGTERM, on_signal, &opt);
     if (rc == 0)
-        rc = reactor_signal_add(servers[0].r, SIGUSR1, on_stats_signal, NULL);
+        rc = reactor_signal_add(watcher, SIGUSR1, on_stats_signal, NULL);
     if (rc == 0)
-        rc = reactor_signal_add(servers[0].r, SIGALRM, on_stats_signal, NULL);
+        rc = reactor_signal_add(watcher, SIGALRM, on_stats_signal, NULL);
     if (rc < 0) {
         fprintf(stderr, "reactor-httpd: signals: %s\n", reactor_strerror(rc));
         return 1;
@@ -396,16 +418,22 @@ int main(int argc, char **argv)
            opt.port, reactor_backend(servers[0].r));
     fflush(stdout);
 
-    for (int i = 1; i < opt.threads; i++)
-        if (pthread_create(&threads[i], NULL, thread_main, &servers[i]) != 0) {
-            fprintf(stderr, "reactor-httpd: cannot start thread %d\n", i);
-            return 1;
-        }
-    reactor_run(servers[0].r);
-    for (int i = 1; i < opt.threads; i++)
-        pthread_join(threads[i], NULL);
+    if (!control) {
+        reactor_run(servers[0].r);
+    } else {
+        running = opt.threads;
+        for (int i = 0; i < opt.threads; i++)
+            if (pthread_create(&threads[i], NULL, thread_main, &servers[i]) != 0) {
+                fprintf(stderr, "reactor-httpd: cannot start thread %d\n", i);
+                return 1;
+            }
+        reactor_run(control);
+        for (int i = 0; i < opt.threads; i++)
+            pthread_join(threads[i], NULL);
+    }
     for (int i = 0; i < opt.threads; i++)
         server_fini(&servers[i]);
+    reactor_free(control);
     free(threads);
     free(servers);
     if (!opt.quiet)
