@@ -270,6 +270,32 @@ static void host_rules_are_400(void **state)
     assert_true(parse("GET / HTTP/1.0\r\n\r\n") > 0);
 }
 
+/* RFC 9110 7.2 and RFC 3986 3.2.2: Host is uri-host [ ":" port ]. */
+static void host_values_must_be_an_authority(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "example.com", "example.com:8080", "127.0.0.1", "[::1]", "[::1]:80", "a-b_c~d.e",
+        "xn--bcher-kva.example", "%41b", "a!$&'()*+,;=b", "h:", "[v1.x]",
+    };
+    static const char *const bad[] = {
+        "", "a b", "a/b", "a?b", "a#b", "a@b", "[::1", "::1]", "[::1]x", "h:80:80", "h:8o",
+        "h:123456", "%4", "%zz", "a\"b", "a\\b", "a<b", "[]",
+    };
+    char buf[256];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+        if (parse(buf) <= 0)
+            fail_msg("Host: %s refused", good[i]);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+        assert_refused(buf, 400);
+        snprintf(buf, sizeof buf, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", bad[i]);
+        assert_refused(buf, 400);
+    }
+}
+
 static void bad_content_lengths_are_400(void **state)
 {
     (void)state;
@@ -372,6 +398,7 @@ static void heads_over_the_limit_are_431(void **state)
 static void more_than_max_headers_is_431(void **state)
 {
     (void)state;
+    assert_true(HTTP_MAX_HEADERS >= 100); /* proxies add headers */
     char buf[4096] = "GET / HTTP/1.1\r\nHost: h\r\n";
     for (int i = 1; i < HTTP_MAX_HEADERS; i++)
         strcat(buf, "A: b\r\n");
@@ -395,8 +422,22 @@ static void other_versions_are_505(void **state)
 {
     (void)state;
     assert_refused("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505);
-    assert_refused("GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505);
+    assert_refused("GET / HTTP/3.0\r\nHost: h\r\n\r\n", 505);
     assert_refused("GET / HTTP/0.9\r\n\r\n", 505);
+}
+
+/* RFC 9110 2.5: a later minor version is understood as the highest we implement. */
+static void later_1_x_versions_are_1_1(void **state)
+{
+    (void)state;
+    for (char minor = '2'; minor <= '9'; minor++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "GET / HTTP/1.%c\r\nHost: h\r\n\r\n", minor);
+        assert_true(parse(buf) > 0);
+        assert_int_equal(req.minor, 1);
+        assert_int_equal(req.keep_alive, 1);
+    }
+    assert_refused("GET / HTTP/1.2\r\n\r\n", 400); /* and needs a Host like 1.1 */
 }
 
 int main(void)
@@ -429,6 +470,8 @@ int main(void)
         cmocka_unit_test(more_than_max_headers_is_431),
         cmocka_unit_test(unknown_methods_are_501),
         cmocka_unit_test(other_versions_are_505),
+        cmocka_unit_test(later_1_x_versions_are_1_1),
+        cmocka_unit_test(host_values_must_be_an_authority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

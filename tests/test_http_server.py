@@ -137,7 +137,10 @@ def test_errors(srv):
         (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n", 413),
         (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
         (b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n", 431),
-        (b"GET / HTTP/1.1\r\nHost: t\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(40)) + b"\r\n", 431),
+        (b"GET / HTTP/1.1\r\nHost: t\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(100)) + b"\r\n", 431),
+        (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost:\r\n\r\n", 400),
+        (b"GET / HTTP/3.0\r\nHost: t\r\n\r\n", 505),
         (b"BREW / HTTP/1.1\r\nHost: t\r\n\r\n", 501),
         (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
         (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505),
@@ -768,12 +771,16 @@ def test_threads_ipv6_and_log():
     srv = Server("--access-log", "--demo", "--quiet")
     exchange(srv, get("/json") + b"HEAD /x?y HTTP/1.0\r\n\r\n", 2, heads=(1,))
     exchange(srv, b"junk\r\n\r\n")
+    # A quote or backslash in the target must not end the quoted field early or forge one.
+    exchange(srv, b'GET /a"b\\c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')
     srv.stop("access-log server")
     log = srv.p.stdout.read().decode().splitlines()
     clf = r'127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
     want = [clf + r'"GET /json HTTP/1\.1" 200 28', clf + r'"HEAD /x\?y HTTP/1\.0" 404 -', clf + r'"-" 400 16']
-    check("access log in Common Log Format", len(log) == 3 and
+    check("access log in Common Log Format", len(log) == 4 and
           all(re.fullmatch(w, l) for w, l in zip(want, log)), log)
+    check("access log escapes quotes and backslashes in the target",
+          len(log) == 4 and re.fullmatch(clf + r'"GET /a\\x22b\\x5Cc HTTP/1\.1" 404 14', log[3]), log[3:])
 
 
 def test_graceful_stop():

@@ -62,6 +62,60 @@ static int host_count(const struct http_request *req)
     return n;
 }
 
+static int is_hex(unsigned char c)
+{
+    return (unsigned)(c - '0') < 10u || (unsigned)((c | 32) - 'a') < 6u;
+}
+
+/* RFC 3986's unreserved and sub-delims: what a reg-name holds besides %HH. */
+static int is_reg_name_char(unsigned char c)
+{
+    static const char other[] = "-._~!$&'()*+,;=";
+    return (unsigned)((c | 32) - 'a') < 26u || (unsigned)(c - '0') < 10u ||
+           (c && memchr(other, c, sizeof other - 1) != NULL);
+}
+
+/*
+ * Host = uri-host [ ":" port ]. An IP-literal is checked for its characters
+ * only (hex digits, ':' and '.', or an IPvFuture's), not parsed as an address:
+ * the value is never used to connect anywhere, only to refuse what no client
+ * would send. An IPv4 address is a reg-name by its characters.
+ */
+static int host_is_valid(struct http_str v)
+{
+    size_t i = 0;
+    if (v.n == 0)
+        return 0;
+    if (v.p[0] == '[') {
+        for (i = 1; i < v.n && v.p[i] != ']'; i++)
+            if (!is_hex((unsigned char)v.p[i]) && v.p[i] != ':' && v.p[i] != '.' &&
+                !is_reg_name_char((unsigned char)v.p[i]))
+                return 0;
+        if (i == v.n || i == 1)
+            return 0; /* no closing bracket, or nothing inside */
+        i++;
+    } else {
+        for (; i < v.n && v.p[i] != ':'; i++) {
+            if (v.p[i] == '%') {
+                if (i + 2 >= v.n || !is_hex((unsigned char)v.p[i + 1]) ||
+                    !is_hex((unsigned char)v.p[i + 2]))
+                    return 0;
+                i += 2;
+            } else if (!is_reg_name_char((unsigned char)v.p[i])) {
+                return 0;
+            }
+        }
+    }
+    if (i == v.n)
+        return 1;
+    if (v.p[i] != ':' || v.n - i - 1 > 5)
+        return 0; /* port = *DIGIT; five digits are enough for any port */
+    for (i++; i < v.n; i++)
+        if ((unsigned)(v.p[i] - '0') >= 10u)
+            return 0;
+    return 1;
+}
+
 /* RFC 9110 token characters: what a method or a header name may contain. */
 static int is_tchar(unsigned char c)
 {
@@ -179,12 +233,12 @@ static long parse_request_line(const char *buf, size_t start, size_t eol, struct
     if (end - (i + 1) != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[5] < '0' ||
         v[5] > '9' || v[7] < '0' || v[7] > '9')
         return -400;
-    if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+    if (v[5] != '1')
         return -505;
     if (method < 0)
         return -501; /* a well-formed request with a method we do not implement */
     req->method = (enum http_method)method;
-    req->minor = v[7] - '0';
+    req->minor = v[7] == '0' ? 0 : 1; /* 1.2 .. 1.9 are understood as 1.1 (RFC 9110 2.5) */
     return split_target(req);
 }
 
@@ -334,6 +388,8 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
     int hosts = host_count(req);
     if (hosts > 1 || (req->minor == 1 && hosts == 0))
         return -400; /* RFC 9112 3.2: exactly one Host in 1.1 */
+    if (hosts && !host_is_valid(*http_header_get(req, "host")))
+        return -400;
     if ((rc = check_transfer_encoding(req)) < 0)
         return rc;
     long blen = body_length(req);

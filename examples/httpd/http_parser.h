@@ -11,7 +11,8 @@
  * What it accepts (RFC 9112, strictly where leniency is an attack surface):
  *  - methods GET HEAD POST PUT DELETE OPTIONS (case-sensitive); any other
  *    well-formed method is 501;
- *  - HTTP/1.0 and HTTP/1.1; any other well-formed version is 505;
+ *  - HTTP/1.0 and HTTP/1.1, and 1.2 to 1.9 as 1.1 (RFC 9110 2.5); any other
+ *    well-formed version is 505;
  *  - lines ending in CRLF (a bare LF or CR is 400), one space between the
  *    request-line's parts, no space before a header's colon, no obsolete line
  *    folding, no control characters in values (HTAB allowed);
@@ -23,13 +24,16 @@
  *    transfer codings are 501, and Transfer-Encoding with Content-Length, or
  *    not ending in chunked, is 400 (both are request-smuggling vectors).
  *  - HTTP/1.1 needs exactly one Host header (400 otherwise); 1.0 at most one.
+ *    Its value must be an authority, uri-host [ ":" port ] (RFC 9110 7.2,
+ *    RFC 3986 3.2.2): a reg-name, an IPv4 address or a bracketed IP-literal;
+ *    an empty Host, spaces, '/', '@' and the like are 400.
  */
 #ifndef HTTP_PARSER_H
 #define HTTP_PARSER_H
 
 #include <stddef.h>
 
-#define HTTP_MAX_HEADERS 32        /* more is 431 */
+#define HTTP_MAX_HEADERS 100       /* more is 431 (proxies add headers) */
 #define HTTP_MAX_REQUEST_LINE 8192 /* longer is 414 */
 #define HTTP_MAX_HEAD 16384        /* request-line + headers + blank line; longer is 431 */
 #define HTTP_MAX_BODY (1L << 20)   /* a longer Content-Length is 413 */

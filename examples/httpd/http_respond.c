@@ -75,6 +75,22 @@ static const char *date_now(struct server *s)
     return s->date;
 }
 
+/*
+ * The target as a log field: '"' and '\\' (and any byte that is not visible
+ * ASCII, which the parser refuses today) as \xHH, as nginx writes them, so a
+ * request cannot end the quoted field early and forge the rest of its line.
+ */
+static void log_escaped(FILE *f, struct http_str s)
+{
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c == '"' || c == '\\' || c < 0x21 || c > 0x7e)
+            fprintf(f, "\\x%02X", c);
+        else
+            putc(c, f);
+    }
+}
+
 /* One line in the Common Log Format on stdout (stdio locks it across threads). */
 static void access_log(struct conn *c, const struct http_request *req, int status, size_t sent)
 {
@@ -94,11 +110,13 @@ static void access_log(struct conn *c, const struct http_request *req, int statu
     char bytes[24] = "-";
     if (sent)
         snprintf(bytes, sizeof bytes, "%zu", sent);
-    if (req)
-        printf("%s - - [%s] \"%s %.*s HTTP/1.%d\" %d %s\n", peer, when,
-               http_method_name(req->method), (int)req->target.n, req->target.p, req->minor, status,
-               bytes);
-    else
+    if (req) {
+        flockfile(stdout); /* one line, even with --threads */
+        printf("%s - - [%s] \"%s ", peer, when, http_method_name(req->method));
+        log_escaped(stdout, req->target);
+        printf(" HTTP/1.%d\" %d %s\n", req->minor, status, bytes);
+        funlockfile(stdout);
+    } else
         printf("%s - - [%s] \"-\" %d %s\n", peer, when, status, bytes);
 }
 
