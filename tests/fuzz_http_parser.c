@@ -47,6 +47,7 @@ static void check_request(const char *buf, size_t len, long rc, const struct htt
     check(req->minor == 0 || req->minor == 1);
     check(req->nheaders >= 0 && req->nheaders <= HTTP_MAX_HEADERS);
     check(req->body.n <= (size_t)HTTP_MAX_BODY);
+    check(!req->chunked || req->body.n == 0);
     check_str(req->target, buf, rc);
     check_str(req->path, buf, rc);
     check_str(req->query, buf, rc);
@@ -82,6 +83,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         check_request(buf + off, size - off, rc, &req);
         off += (size_t)rc;
+        if (req.chunked) {
+            /* The body, in two pieces split at an input-chosen point: it stops short only
+             * at its end, and a second piece is taken only if the first did not end it. */
+            struct http_chunked st = {0};
+            size_t rest = size - off, cut = rest ? (unsigned char)buf[off] % (rest + 1) : 0;
+            long k = http_chunked_skip(&st, buf + off, cut);
+            if (k >= 0) {
+                check((size_t)k <= cut && ((size_t)k == cut || http_chunked_done(&st)));
+                if (!http_chunked_done(&st)) {
+                    long k2 = http_chunked_skip(&st, buf + off + cut, rest - cut);
+                    check(k2 < 0 || (size_t)k2 == rest - cut || http_chunked_done(&st));
+                    k = k2 < 0 ? k2 : k + k2;
+                }
+            }
+            if (k < 0) {
+                check(k == -400 || k == -413);
+                break;
+            }
+            if (!http_chunked_done(&st))
+                break;
+            off += (size_t)k;
+        }
     }
     free(buf);
     return 0;

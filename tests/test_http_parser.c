@@ -275,12 +275,13 @@ static void host_values_must_be_an_authority(void **state)
 {
     (void)state;
     static const char *const good[] = {
-        "example.com", "example.com:8080", "127.0.0.1", "[::1]", "[::1]:80", "a-b_c~d.e",
-        "xn--bcher-kva.example", "%41b", "a!$&'()*+,;=b", "h:", "[v1.x]",
+        "example.com", "example.com:8080",      "127.0.0.1", "[::1]",         "[::1]:80",
+        "a-b_c~d.e",   "xn--bcher-kva.example", "%41b",      "a!$&'()*+,;=b", "h:",
+        "[v1.x]",
     };
     static const char *const bad[] = {
-        "", "a b", "a/b", "a?b", "a#b", "a@b", "[::1", "::1]", "[::1]x", "h:80:80", "h:8o",
-        "h:123456", "%4", "%zz", "a\"b", "a\\b", "a<b", "[]",
+        "",        "a b",  "a/b",      "a?b", "a#b", "a@b",  "[::1", "::1]", "[::1]x",
+        "h:80:80", "h:8o", "h:123456", "%4",  "%zz", "a\"b", "a\\b", "a<b",  "[]",
     };
     char buf[256];
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -319,11 +320,99 @@ static void ambiguous_transfer_encodings_are_400(void **state)
     assert_refused("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
 }
 
-static void chunked_bodies_are_411(void **state)
+static void a_chunked_request_gives_its_head_and_leaves_the_body_to_the_skipper(void **state)
 {
     (void)state;
-    assert_refused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 411);
-    assert_refused("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked \r\n\r\n", 411);
+    const char *head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked \r\n\r\n";
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s5\r\nhello\r\n0\r\n\r\n", head);
+    assert_int_equal(parse(buf), (long)strlen(head));
+    assert_int_equal(req.chunked, 1);
+    assert_int_equal(req.body.n, 0);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n") > 0, 1);
+    assert_int_equal(req.chunked, 0);
+}
+
+/* Feeds s to a fresh skipper in pieces of `step` bytes; returns the total consumed or -status. */
+static long skip_in_steps(const char *s, size_t step, int *done)
+{
+    struct http_chunked st = {0};
+    size_t off = 0, n = strlen(s);
+    while (off < n && !http_chunked_done(&st)) {
+        size_t k = n - off < step ? n - off : step;
+        long rc = http_chunked_skip(&st, s + off, k);
+        if (rc < 0)
+            return rc;
+        assert_true((size_t)rc <= k);
+        if ((size_t)rc < k)
+            assert_true(http_chunked_done(&st)); /* it stops short only at the body's end */
+        off += (size_t)rc;
+    }
+    *done = http_chunked_done(&st);
+    return (long)off;
+}
+
+static void chunked_bodies_are_skipped_to_their_end_in_any_pieces(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "5\r\nhello\r\n0\r\n\r\n",
+        "5;name=val\r\nhello\r\n000\r\n\r\n",
+        "A\r\n0123456789\r\n1\r\nx\r\n0 ; last\r\nX-Trailer: t\r\nY: u\r\n\r\n",
+        "0\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%sGET / HTTP/1.1\r\n", good[i]); /* the next request follows */
+        for (size_t step = 1; step <= strlen(buf); step++) {
+            int done = 0;
+            long rc = skip_in_steps(buf, step, &done);
+            if (rc != (long)strlen(good[i]) || !done)
+                fail_msg("%s in steps of %zu: %ld, done %d", good[i], step, rc, done);
+        }
+    }
+}
+
+static void bad_chunked_bodies_are_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        long status;
+    } bad[] = {
+        {"g\r\n", 400},                 /* not hex */
+        {"\r\n", 400},                  /* no size */
+        {"-5\r\n", 400},                /* signed */
+        {"5\nhello\r\n", 400},          /* bare LF after the size */
+        {"5\r\nhelloX\r\n", 400},       /* more data than the size */
+        {"5\r\nhello\n0\r\n\r\n", 400}, /* bare LF after the data */
+        {"0\r\nX: y\n\r\n", 400},       /* bare LF in a trailer */
+        {"5;\x01\r\nhello\r\n", 400},   /* a control byte in an extension */
+        {"FFFFFFFFFFFFFFFFF\r\n", 413}, /* a size that would overflow */
+        {"100001\r\n", 413},            /* one chunk over the body limit */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int done = 0;
+        long rc = skip_in_steps(bad[i].s, 64, &done);
+        if (rc != -bad[i].status)
+            fail_msg("%s: got %ld, want %ld", bad[i].s, rc, -bad[i].status);
+    }
+    /* Many chunks that add up to more than the limit. */
+    struct http_chunked st = {0};
+    char chunk[64];
+    long total = 0, rc = 0;
+    snprintf(chunk, sizeof chunk, "%x\r\n", 60000);
+    while (rc >= 0 && total <= HTTP_MAX_BODY) {
+        rc = http_chunked_skip(&st, chunk, strlen(chunk));
+        if (rc < 0)
+            break;
+        static char data[60002];
+        memset(data, 'd', 60000);
+        memcpy(data + 60000, "\r\n", 2);
+        rc = http_chunked_skip(&st, data, sizeof data);
+        total += 60000;
+    }
+    assert_int_equal(rc, -413);
 }
 
 static void other_transfer_codings_are_501(void **state)
@@ -462,7 +551,9 @@ int main(void)
         cmocka_unit_test(host_rules_are_400),
         cmocka_unit_test(bad_content_lengths_are_400),
         cmocka_unit_test(ambiguous_transfer_encodings_are_400),
-        cmocka_unit_test(chunked_bodies_are_411),
+        cmocka_unit_test(a_chunked_request_gives_its_head_and_leaves_the_body_to_the_skipper),
+        cmocka_unit_test(chunked_bodies_are_skipped_to_their_end_in_any_pieces),
+        cmocka_unit_test(bad_chunked_bodies_are_refused),
         cmocka_unit_test(other_transfer_codings_are_501),
         cmocka_unit_test(bodies_over_the_limit_are_413),
         cmocka_unit_test(request_lines_over_the_limit_are_414),

@@ -133,7 +133,8 @@ def test_errors(srv):
         (b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
         (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n", 400),
         (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 400),  # TLS to a plain port
-        (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\n", 413),
         (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n", 413),
         (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
         (b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n", 431),
@@ -529,6 +530,25 @@ def test_bodies():
     s.sendall(b"y" * (1048576 - 1000) + get("/", b"Connection: close\r\n"))
     a = r.response()
     check("... its body is skipped and the request after it answered", a[2] == HELLO, a[:1])
+    s.close()
+
+    # A chunked body is decoded as it streams and dropped; the request after it is answered.
+    s = srv.conn()
+    r = Reader(s)
+    s.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+    try:
+        a = r.response()
+    except (EOFError, OSError) as e:
+        a = (repr(e), [], b"")
+    check("a chunked POST is answered (405) once its head is in", a[0] == "HTTP/1.1 405 Method Not Allowed", a[0])
+    s.sendall(b"lo\r\n3;ext=1\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n" + get("/"))
+    a = r.response()
+    check("... its body is skipped to its trailer's end and the next request answered", a[2] == HELLO, a[:1])
+    s.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+    a = r.response()
+    s.sendall(b"5\r\nhelloXX\r\n")  # bad framing after the answer: nothing to answer, close
+    check("a chunked body that goes wrong after its answer closes the connection",
+          a[0].startswith("HTTP/1.1 405") and r.at_eof(3), a[0])
     s.close()
 
     n, each = 200, 512 * 1024

@@ -232,10 +232,10 @@ static void on_deadlines(reactor_t *r, int64_t id, void *data)
  */
 static void conn_retime(struct conn *c, int progress)
 {
-    unsigned kind = c->job                                ? DL_WORK
-                    : output_pending(c)                   ? DL_SEND
-                    : c->in_len || c->discard || !c->sent ? DL_REQUEST
-                                                          : DL_IDLE;
+    unsigned kind = c->job                                               ? DL_WORK
+                    : output_pending(c)                                  ? DL_SEND
+                    : c->in_len || c->discard || c->chunking || !c->sent ? DL_REQUEST
+                                                                         : DL_IDLE;
     if (kind != c->deadline_kind || progress)
         set_deadline(c, kind);
 }
@@ -343,7 +343,7 @@ static void conn_linger(struct conn *c)
  */
 static int closing_loses_nothing(const struct conn *c)
 {
-    return c->client_closes && !c->in_len && !c->discard && c->drained;
+    return c->client_closes && !c->in_len && !c->discard && !c->chunking && c->drained;
 }
 
 static void conn_discard(struct conn *c)
@@ -425,6 +425,13 @@ static int answer_batch(struct conn *c)
             n = (long)(c->in_len - off);
             c->discard = req.need - (size_t)n;
         }
+        if (n > 0 && req.chunked) {
+            /* Likewise a chunked body: what is here is skipped now, the rest as it comes. */
+            c->chunk = (struct http_chunked){0};
+            long k = http_chunked_skip(&c->chunk, c->in + off + n, c->in_len - off - (size_t)n);
+            n = k < 0 ? k : n + k;
+            c->chunking = k >= 0 && !http_chunked_done(&c->chunk);
+        }
         if (n == 0) {
             c->partial = 1;
             break;
@@ -488,11 +495,20 @@ static void conn_on_readable(struct conn *c)
         return;
     }
     c->drained = (size_t)n < room;
-    if (c->discard) {
+    if (c->discard || c->chunking) {
         /* The body of a request already answered: dropped, never kept. */
         size_t drop = (size_t)n < c->discard ? (size_t)n : c->discard;
+        c->discard -= (uint32_t)drop;
+        if (c->chunking) {
+            long k = http_chunked_skip(&c->chunk, c->in + c->in_len, (size_t)n);
+            if (k < 0) {
+                http_conn_close(c); /* bad framing after its answer: nothing to say */
+                return;
+            }
+            drop = (size_t)k;
+            c->chunking = !http_chunked_done(&c->chunk);
+        }
         memmove(c->in + c->in_len, c->in + c->in_len + drop, (size_t)n - drop);
-        c->discard -= drop;
         n -= (ssize_t)drop;
         if (n == 0) {
             conn_retime(c, 1); /* body bytes are progress */

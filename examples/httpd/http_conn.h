@@ -82,7 +82,8 @@ struct conn {
     uint64_t deadline;        /* reactor_now() ms when the connection times out */
     off_t file_off, file_end; /* the part of file_fd still to send */
     uint32_t in_len, in_cap;
-    uint32_t discard; /* bytes still to come of an answered request's body: dropped */
+    uint32_t discard;          /* bytes still to come of an answered request's body: dropped */
+    struct http_chunked chunk; /* an answered request's chunked body, while `chunking` */
     uint32_t out_len, out_off, out_cap;
     int fd;
     int file_fd;                /* a static file being sent after `out`, or -1 */
@@ -99,6 +100,7 @@ struct conn {
     unsigned sent : 1;          /* something was sent: it may still be unacknowledged */
     unsigned nodelay : 1;       /* TCP_NODELAY is set */
     unsigned lingering : 1;     /* our end is shut: reading until the client's end */
+    unsigned chunking : 1;      /* the bytes that come are a chunked body's: dropped */
 };
 
 /* http_accept.c */

@@ -285,7 +285,8 @@ static int te_element(struct http_str el, void *arg)
     return 0;
 }
 
-/* The Transfer-Encoding rules of RFC 9112 6.1 for a server without chunked bodies. */
+/* The Transfer-Encoding rules of RFC 9112 6.1: chunked alone, or 400/501. Returns 1 for
+ * chunked, 0 for no Transfer-Encoding. */
 static long check_transfer_encoding(const struct http_request *req)
 {
     struct te_scan t = {0, 0};
@@ -299,7 +300,7 @@ static long check_transfer_encoding(const struct http_request *req)
         return 0;
     if (req->minor == 0 || http_header_get(req, "content-length") || !t.last_is_chunked)
         return -400; /* framing is ambiguous: a smuggling vector */
-    return t.count == 1 ? -411 : -501;
+    return t.count == 1 ? 1 : -501;
 }
 
 /* Content-Length: digits only; repeats must agree. Returns the length or -status. */
@@ -346,7 +347,7 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
      * nheaders entries are ever read. */
     req->method = HTTP_GET;
     req->target = req->path = req->query = req->body = (struct http_str){NULL, 0};
-    req->minor = req->keep_alive = req->nheaders = 0;
+    req->minor = req->keep_alive = req->nheaders = req->chunked = 0;
     req->need = 0;
     long rc = skip_empty_lines(buf, len);
     if (rc < 0)
@@ -392,11 +393,15 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
         return -400;
     if ((rc = check_transfer_encoding(req)) < 0)
         return rc;
+    req->keep_alive =
+        !connection_has(req, "close") && (req->minor == 1 || connection_has(req, "keep-alive"));
+    if (rc == 1) {
+        req->chunked = 1;
+        return (long)pos;
+    }
     long blen = body_length(req);
     if (blen < 0)
         return blen;
-    req->keep_alive =
-        !connection_has(req, "close") && (req->minor == 1 || connection_has(req, "keep-alive"));
     if (len - pos < (size_t)blen) {
         req->need = pos + (size_t)blen;
         req->body = (struct http_str){buf + pos, len - pos};
@@ -404,4 +409,129 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
     }
     req->body = (struct http_str){buf + pos, (size_t)blen};
     return (long)(pos + (size_t)blen);
+}
+
+/* ---- chunked bodies ------------------------------------------------------------------ */
+
+enum {
+    CH_SIZE,    /* hex digits of a chunk size */
+    CH_EXT,     /* after the size: ";ext" up to the CR */
+    CH_SIZE_LF, /* the LF after the size line */
+    CH_DATA,    /* `left` bytes of data */
+    CH_DATA_CR, /* the CRLF after the data */
+    CH_DATA_LF, /* ... */
+    CH_TRAILER, /* the start of a trailer line, or the final CRLF */
+    CH_TR_LINE, /* inside a trailer line */
+    CH_TR_LF,   /* the LF after a trailer line */
+    CH_END_LF,  /* the LF of the final CRLF */
+    CH_DONE,
+};
+
+int http_chunked_done(const struct http_chunked *st)
+{
+    return st->state == CH_DONE;
+}
+
+static int hex_value(unsigned char c)
+{
+    if ((unsigned)(c - '0') < 10u)
+        return c - '0';
+    if ((unsigned)((c | 32) - 'a') < 6u)
+        return (c | 32) - 'a' + 10;
+    return -1;
+}
+
+long http_chunked_skip(struct http_chunked *st, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && st->state != CH_DONE) {
+        unsigned char c = (unsigned char)p[i];
+        switch (st->state) {
+        case CH_SIZE: {
+            int d = hex_value(c);
+            if (d >= 0) {
+                /* Saturating: a size over the limit is 413 whatever its digits. */
+                if (st->left <= (uint64_t)HTTP_MAX_BODY)
+                    st->left = st->left * 16 + (uint64_t)d;
+                st->digits++;
+            } else if (st->digits == 0) {
+                return -400;
+            } else if (c == ';' || c == ' ' || c == '\t') {
+                st->state = CH_EXT;
+                st->line = 0;
+            } else if (c == '\r') {
+                st->state = CH_SIZE_LF;
+            } else {
+                return -400;
+            }
+            i++;
+            break;
+        }
+        case CH_EXT:
+            if (c == '\r')
+                st->state = CH_SIZE_LF;
+            else if ((c < 0x20 && c != '\t') || c == 0x7f || ++st->line > HTTP_MAX_HEAD)
+                return -400;
+            i++;
+            break;
+        case CH_SIZE_LF:
+            if (c != '\n')
+                return -400;
+            i++;
+            if (st->left > (uint64_t)HTTP_MAX_BODY - st->total)
+                return -413;
+            st->total += st->left;
+            st->state = st->left ? CH_DATA : CH_TRAILER;
+            st->digits = 0;
+            break;
+        case CH_DATA: {
+            size_t k = n - i < st->left ? n - i : (size_t)st->left;
+            st->left -= k;
+            i += k;
+            if (st->left == 0)
+                st->state = CH_DATA_CR;
+            break;
+        }
+        case CH_DATA_CR:
+            if (c != '\r')
+                return -400;
+            st->state = CH_DATA_LF;
+            i++;
+            break;
+        case CH_DATA_LF:
+            if (c != '\n')
+                return -400;
+            st->state = CH_SIZE;
+            i++;
+            break;
+        case CH_TRAILER:
+            st->state = c == '\r' ? CH_END_LF : CH_TR_LINE;
+            if (st->state == CH_TR_LINE)
+                continue; /* the byte is the line's first: checked there */
+            i++;
+            break;
+        case CH_TR_LINE:
+            if (c == '\r')
+                st->state = CH_TR_LF;
+            else if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return -400; /* a bare LF, NUL or other control byte */
+            if (++st->trailers > HTTP_MAX_HEAD)
+                return -400;
+            i++;
+            break;
+        case CH_TR_LF:
+            if (c != '\n')
+                return -400;
+            st->state = CH_TRAILER;
+            i++;
+            break;
+        case CH_END_LF:
+            if (c != '\n')
+                return -400;
+            st->state = CH_DONE;
+            i++;
+            break;
+        }
+    }
+    return (long)i;
 }

@@ -17,12 +17,13 @@
  *    request-line's parts, no space before a header's colon, no obsolete line
  *    folding, no control characters in values (HTAB allowed);
  *  - empty lines before the request-line are skipped (RFC 9112 section 2.2);
- *  - a body only by Content-Length (one value, or repeats of the same value).
- *    Chunked request bodies are refused with 411 Length Required, which tells
- *    the client to resend with a Content-Length; a body cannot be both
- *    zero-copy and de-chunked without rewriting the caller's buffer. Other
- *    transfer codings are 501, and Transfer-Encoding with Content-Length, or
- *    not ending in chunked, is 400 (both are request-smuggling vectors).
+ *  - a body by Content-Length (one value, or repeats of the same value), or
+ *    by Transfer-Encoding: chunked alone. A chunked request is returned with
+ *    its head only (`chunked` set): its body is framed by http_chunked_skip(),
+ *    which decodes it as it streams without keeping it, since no caller here
+ *    uses bodies. Other transfer codings are 501, and Transfer-Encoding with
+ *    Content-Length, in HTTP/1.0, or not ending in chunked, is 400 (each is a
+ *    request-smuggling vector).
  *  - HTTP/1.1 needs exactly one Host header (400 otherwise); 1.0 at most one.
  *    Its value must be an authority, uri-host [ ":" port ] (RFC 9110 7.2,
  *    RFC 3986 3.2.2): a reg-name, an IPv4 address or a bracketed IP-literal;
@@ -32,6 +33,7 @@
 #define HTTP_PARSER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define HTTP_MAX_HEADERS 100       /* more is 431 (proxies add headers) */
 #define HTTP_MAX_REQUEST_LINE 8192 /* longer is 414 */
@@ -59,6 +61,7 @@ struct http_request {
     struct http_header headers[HTTP_MAX_HEADERS];
     int nheaders;
     struct http_str body; /* the Content-Length bytes */
+    int chunked;          /* Transfer-Encoding: chunked: the body follows the returned head */
     /*
      * After a 0 ("need more") return: the total number of bytes the request
      * needs when its head is complete and only body bytes are missing, else 0.
@@ -77,6 +80,30 @@ struct http_request {
  * where the next request would start is unknown.
  */
 long http_parse_request(const char *buf, size_t len, struct http_request *req);
+
+/* Where a chunked body's decoding is (RFC 9112 7.1); zero-initialise to start. */
+struct http_chunked {
+    unsigned state;
+    unsigned digits; /* of the chunk size so far */
+    uint32_t line;   /* bytes of the current extension or trailer line */
+    uint32_t trailers;
+    uint64_t left;  /* of the current chunk's data (its size while reading it) */
+    uint64_t total; /* of all chunks' data: at most HTTP_MAX_BODY */
+};
+
+/*
+ * Consumes the bytes of a chunked body in p[0..n), any piece at a time.
+ * Returns how many it consumed: all n, or fewer only when the body (last
+ * chunk, trailers, blank line) ended, what follows being the next request;
+ * or -400 for bad framing (a bare LF, a non-hex size, data longer than its
+ * size, a control byte) and -413 for a chunk or a body over HTTP_MAX_BODY.
+ * Extensions and trailers are checked for their framing, bounded by
+ * HTTP_MAX_HEAD, and ignored.
+ */
+long http_chunked_skip(struct http_chunked *st, const char *p, size_t n);
+
+/* Whether the whole chunked body has been consumed. */
+int http_chunked_done(const struct http_chunked *st);
 
 /* Finds a header by case-insensitive name; NULL if absent. */
 const struct http_str *http_header_get(const struct http_request *req, const char *name);
