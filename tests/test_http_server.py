@@ -532,6 +532,24 @@ def test_bodies():
     check("... its body is skipped and the request after it answered", a[2] == HELLO, a[:1])
     s.close()
 
+    # Expect: 100-continue (RFC 9110 10.1.1): no route reads a body, so the final answer comes at
+    # once instead of a 100, and says Connection: close, since the client may then send the body
+    # or not: either way nothing it sends next can be taken for a request.
+    for te in (b"Content-Length: 100000", b"Transfer-Encoding: chunked"):
+        s = srv.conn()
+        s.sendall(b"POST / HTTP/1.1\r\nHost: t\r\n" + te + b"\r\nExpect: 100-continue\r\n\r\n")
+        r = Reader(s)
+        try:
+            a = r.response()
+        except (EOFError, OSError) as e:
+            a = (repr(e), [], b"")
+        check(f"Expect: 100-continue with {te.split(b':')[0].decode()}: the final answer at once, closing",
+              a[0] == "HTTP/1.1 405 Method Not Allowed" and ("Connection", "close") in a[1], a[:2])
+        s.sendall(get("/"))  # not a body after all: must not be answered as a request
+        check("... and what the client sends next is not taken for a request", r.at_eof(3) and not r.buf,
+              r.buf[:40])
+        s.close()
+
     # A chunked body is decoded as it streams and dropped; the request after it is answered.
     s = srv.conn()
     r = Reader(s)

@@ -409,6 +409,13 @@ void http_conn_update(struct conn *c)
  * Connection: close, or when the output is above the high-water mark.
  * Returns whether any request was answered.
  */
+/* RFC 9110 10.1.1: the client waits for a 100 before it sends the body, or for our answer. */
+static int expects_continue(const struct http_request *req)
+{
+    const struct http_str *v = http_header_get(req, "expect");
+    return v && http_str_ieq(*v, "100-continue");
+}
+
 static int answer_batch(struct conn *c)
 {
     size_t off = 0;
@@ -417,6 +424,7 @@ static int answer_batch(struct conn *c)
     while (off < c->in_len && !c->job && !c->close_after && c->file_fd < 0 &&
            c->out_len - c->out_off < OUT_HIGH_WATER) {
         struct http_request req;
+        int unsure = 0; /* whether a body will follow is the client's choice now */
         long n = http_parse_request(c->in + off, c->in_len - off, &req);
         if (n == 0 && req.need) {
             /* The head is in and only body bytes are missing. No route reads a
@@ -432,6 +440,14 @@ static int answer_batch(struct conn *c)
             n = k < 0 ? k : n + k;
             c->chunking = k >= 0 && !http_chunked_done(&c->chunk);
         }
+        if (n > 0 && (c->discard || c->chunking) && expects_continue(&req)) {
+            /* A final answer instead of a 100: the client may send the body or
+             * not, so no later byte can be told for a request. Close (after
+             * lingering over whatever comes) rather than guess. */
+            c->discard = c->chunking = 0;
+            req.keep_alive = 0;
+            unsure = 1;
+        }
         if (n == 0) {
             c->partial = 1;
             break;
@@ -442,7 +458,10 @@ static int answer_batch(struct conn *c)
             off = c->in_len;
             break;
         }
-        if (!http_route(c, &req, (size_t)n))
+        int done = http_route(c, &req, (size_t)n);
+        if (unsure)
+            c->client_closes = 0; /* we close, not the client: linger over its bytes */
+        if (!done)
             break; /* the request stays at the front of `in` until its job is done */
         off += (size_t)n;
     }
