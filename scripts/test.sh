@@ -64,12 +64,14 @@ done
 # when the command is on PATH, whoever installed it: node, for one, may come
 # from elsewhere and then conflicts with Debian's npm).
 # libclang-rt-14-dev: clang's sanitizer runtimes; npm: fetches zig for the macOS
-# check; python3, curl, apache2-utils (ab), wrk: the example servers' tests.
+# check; python3, curl, apache2-utils (ab), wrk: the example servers' tests;
+# python3-h11: a second opinion on our HTTP framing; nginx-light: the
+# differential test against nginx.
 # musl-tools: the musl step; qemu-user and the cross gcc and libc: the cross
 # steps (the targets' cmocka is multiarch: scripts/cross-check.sh installs it).
 needs=(cmake:cmake make:make gcc:gcc libc6-dev clang:clang libclang-rt-14-dev
     clang-format:clang-format pkg-config:pkg-config libcmocka-dev binutils:objdump file:file
-    git:git python3:python3 curl:curl apache2-utils:ab wrk:wrk valgrind:valgrind
+    git:git python3:python3 python3-h11 nginx-light curl:curl apache2-utils:ab wrk:wrk valgrind:valgrind
     nodejs:node npm:npm mandoc:mandoc groff-base:groff man-db:man ca-certificates
     dpkg-dev:dpkg-shlibdeps cppcheck:cppcheck clang-tidy:clang-tidy clang-tools-14:scan-build-14
     musl-tools:musl-gcc qemu-user:qemu-aarch64 gcc-aarch64-linux-gnu:aarch64-linux-gnu-gcc
