@@ -362,6 +362,108 @@ def test_slow_handler(srv):
     check_answer("/sleep with a bad ms sleeps 0 ms", answers[1], 200, TEXT, b"slept 0 ms\n", connection="close")
 
 
+def test_conditional(srv, root):
+    """Validators, preconditions (RFC 9110 13) and ranges (14) on a static file."""
+    big = open(os.path.join(root, "big.bin"), "rb").read()
+    size = len(big)
+
+    def ask(path, *headers, method="GET"):
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        c.request(method, path, headers=dict(headers))
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+
+    st, hd, body = ask("/big.bin")
+    etag, lm = hd.get("etag", ""), hd.get("last-modified", "")
+    check("a file has a strong ETag, Last-Modified and Accept-Ranges: bytes",
+          re.fullmatch(r'"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"', etag) and lm and hd.get("accept-ranges") == "bytes", hd)
+    mtime = os.stat(os.path.join(root, "big.bin")).st_mtime
+    rfc850 = time.strftime("%A, %d-%b-%y %H:%M:%S GMT", time.gmtime(mtime))
+    asctime = time.strftime("%a %b %e %H:%M:%S %Y", time.gmtime(mtime))
+    past = "Sun, 06 Nov 1994 08:49:37 GMT"
+    cases = [
+        ("If-None-Match with the ETag", [("If-None-Match", etag)], 304),
+        ("If-None-Match *", [("If-None-Match", "*")], 304),
+        ("If-None-Match weak form of the ETag", [("If-None-Match", '"x", W/' + etag)], 304),
+        ("If-None-Match another tag", [("If-None-Match", '"other"')], 200),
+        ("If-None-Match fails, If-Modified-Since would match: INM wins (13.1.3)",
+         [("If-None-Match", '"other"'), ("If-Modified-Since", lm)], 200),
+        ("If-Modified-Since IMF-fixdate", [("If-Modified-Since", lm)], 304),
+        ("If-Modified-Since RFC 850 date", [("If-Modified-Since", rfc850)], 304),
+        ("If-Modified-Since asctime date", [("If-Modified-Since", asctime)], 304),
+        ("If-Modified-Since in the past", [("If-Modified-Since", past)], 200),
+        ("If-Modified-Since not a date", [("If-Modified-Since", "yesterday")], 200),
+        ("If-Match another tag", [("If-Match", '"other"')], 412),
+        ("If-Match the weak form: strong comparison fails", [("If-Match", "W/" + etag)], 412),
+        ("If-Match *", [("If-Match", "*")], 200),
+        ("If-Match the ETag", [("If-Match", etag)], 200),
+        ("If-Unmodified-Since in the past", [("If-Unmodified-Since", past)], 412),
+        ("If-Unmodified-Since Last-Modified", [("If-Unmodified-Since", lm)], 200),
+    ]
+    for name, headers, want in cases:
+        st, hd, body = ask("/big.bin", *headers)
+        ok = st == want and (want != 200 or body == big) and (want != 304 or (not body and hd.get("etag") == etag))
+        check(f"{name}: {want}", ok, f"{st} {len(body)} bytes")
+
+    ranges = [
+        ("bytes=0-99", 206, 0, 100),
+        ("bytes=100-", 206, 100, size),
+        ("bytes=-500", 206, size - 500, size),
+        ("bytes=-99999999", 206, 0, size),
+        ("bytes=10-10", 206, 10, 11),
+        ("bytes=5-99999999", 206, 5, size),
+        (f"bytes={size}-", 416, 0, 0),
+        ("bytes=-0", 416, 0, 0),
+        ("bytes=0-1,5-6", 200, 0, size),
+        ("bytes=9-3", 200, 0, size),
+        ("lines=0-5", 200, 0, size),
+        ("bytes=x-", 200, 0, size),
+    ]
+    for rng, want, a, b in ranges:
+        st, hd, body = ask("/big.bin", ("Range", rng))
+        if want == 206:
+            ok = st == 206 and body == big[a:b] and hd.get("content-range") == f"bytes {a}-{b - 1}/{size}"
+        elif want == 416:
+            ok = st == 416 and hd.get("content-range") == f"bytes */{size}"
+        else:
+            ok = st == 200 and body == big and "content-range" not in hd
+        check(f"Range: {rng}: {want}", ok, f"{st} {len(body)} bytes {hd.get('content-range')}")
+    st, hd, body = ask("/big.bin", ("Range", "bytes=0-9"), ("If-Range", etag))
+    check("If-Range with the current ETag: 206", st == 206 and body == big[:10], st)
+    st, hd, body = ask("/big.bin", ("Range", "bytes=0-9"), ("If-Range", '"old"'))
+    check("If-Range with an old ETag: the whole file", st == 200 and body == big, st)
+    st, hd, body = ask("/big.bin", ("Range", "bytes=0-9"), ("If-Range", lm))
+    check("If-Range with the Last-Modified date: 206", st == 206 and body == big[:10], st)
+    st, hd, body = ask("/big.bin", ("Range", "bytes=0-9"), ("If-Range", past))
+    check("If-Range with another date: the whole file", st == 200 and body == big, st)
+    st, hd, body = ask("/big.bin", ("Range", "bytes=0-9"), method="HEAD")
+    check("HEAD ignores Range", st == 200 and hd.get("content-length") == str(size), st)
+
+    # A download that resumes: curl -C - asks for the rest of what it has.
+    tmp = tempfile.mkdtemp(prefix="rx-resume-")
+    try:
+        out = os.path.join(tmp, "big.bin")
+        with open(out, "wb") as f:
+            f.write(big[:size // 3])
+        r = subprocess.run(["curl", "-sS", "-C", "-", "-o", out, f"http://127.0.0.1:{srv.port}/big.bin"],
+                           capture_output=True, timeout=30)
+        with open(out, "rb") as f:
+            check("curl -C - resumes a download to the whole file", r.returncode == 0 and f.read() == big,
+                  r.stderr[-200:])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    # A directory without its slash: 301 to the slash form, the query kept.
+    s = srv.conn()
+    s.sendall(get("/sub?x=1", b"Connection: close\r\n"))
+    a = Reader(s).response()
+    s.close()
+    check("a directory without its trailing slash: 301 to the slash form, query kept",
+          a[0] == "HTTP/1.1 301 Moved Permanently" and ("Location", "/sub/?x=1") in a[1], a[:2])
+
+
 def test_demo_gating(root):
     """The demo routes (/json, /sleep) answer only with --demo, and the plain Hello only without
     --root: an administrator's --root serves its own files under those names."""
@@ -923,6 +1025,7 @@ def main():
         srv.stop("main server")
         srv = Server("--root", www, "--quiet")
         test_static(srv, www)
+        test_conditional(srv, www)
         srv.stop("file server")
         test_demo_gating(www)
         test_sleep_jobs()

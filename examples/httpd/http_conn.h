@@ -135,6 +135,19 @@ void http_sleep_job_free(struct sleep_job *j);
 /* The job's client is gone: its slot is free now, and the job stops soon. */
 void http_sleep_job_abandon(struct server *s, struct sleep_job *j);
 
+/* http_cond.c */
+struct stat;
+/* A file's answer after the request's preconditions and Range (RFC 9110 13, 14). */
+struct http_file_answer {
+    int status;        /* 200, 206, 304, 412 or 416 */
+    off_t start, end;  /* the bytes of the file to send: [start, end) */
+    char headers[192]; /* ETag, Last-Modified, Accept-Ranges[, Content-Range] lines */
+};
+void http_file_answer(const struct http_request *req, const struct stat *st,
+                      struct http_file_answer *a);
+/* An HTTP-date in any of its three forms (RFC 9110 5.6.7); (time_t)-1 if none. */
+time_t http_parse_date(struct http_str v);
+
 /* http_static.c */
 void http_serve_file(struct conn *c, const struct http_request *req);
 /* Sends more of c->file_fd: 0 (done, or the socket is full) or -1 (close). */

@@ -22,6 +22,10 @@ static const char *status_text(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
     case 304:
         return "Not Modified";
     case 400:
@@ -36,10 +40,14 @@ static const char *status_text(int status)
         return "Request Timeout";
     case 411:
         return "Length Required";
+    case 412:
+        return "Precondition Failed";
     case 413:
         return "Content Too Large";
     case 414:
         return "URI Too Long";
+    case 416:
+        return "Range Not Satisfiable";
     case 431:
         return "Request Header Fields Too Large";
     case 500:
@@ -187,7 +195,8 @@ void http_respond(struct conn *c, const struct http_request *req, int status, co
     if (with_body)
         http_out_append(c, body, len);
     if (c->s->opt->access_log) {
-        int file_follows = !body && status == 200 && !(req && req->method == HTTP_HEAD);
+        int file_follows =
+            !body && (status == 200 || status == 206) && !(req && req->method == HTTP_HEAD);
         int sent_body = body && !(req && req->method == HTTP_HEAD);
         access_log(c, req, status, sent_body || file_follows ? len : 0);
     }

@@ -112,22 +112,27 @@ static void respond_status(struct conn *c, const struct http_request *req, int s
     http_respond(c, req, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
 }
 
-/* Whether the If-Modified-Since header covers mtime (second precision, RFC 9110 13.1.3). */
-static int not_modified(const struct http_request *req, time_t mtime)
+/*
+ * A directory named without its slash: its relative links would resolve one
+ * level up, so it is sent to the slash form (RFC 9110 15.4.2), query kept.
+ * Leading slashes are folded to one, so that "//host" cannot become a
+ * scheme-relative Location that points at another site.
+ */
+static void redirect_to_slash(struct conn *c, const struct http_request *req)
 {
-    const struct http_str *ims = http_header_get(req, "if-modified-since");
-    char buf[64];
-    struct tm tm;
-    if (!ims || ims->n >= sizeof buf)
-        return 0;
-    memcpy(buf, ims->p, ims->n);
-    buf[ims->n] = 0;
-    memset(&tm, 0, sizeof tm);
-    const char *end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (!end || *end)
-        return 0;
-    time_t since = timegm(&tm);
-    return since != (time_t)-1 && mtime <= since;
+    struct http_str p = req->path;
+    while (p.n > 1 && p.p[1] == '/')
+        p.p++, p.n--;
+    char loc[320]; /* the answer's head must fit http_respond's buffer */
+    int has_query = req->query.n || memchr(req->target.p, '?', req->target.n) != NULL;
+    int n = snprintf(loc, sizeof loc, "Location: %.*s/%s%.*s\r\n", (int)p.n, p.p,
+                     has_query ? "?" : "", (int)req->query.n, req->query.p);
+    if (n < 0 || (size_t)n >= sizeof loc) {
+        http_respond_error(c, 414);
+        return;
+    }
+    static const char body[] = "301 Moved Permanently\n";
+    http_respond(c, req, 301, "text/plain; charset=utf-8", body, sizeof body - 1, loc);
 }
 
 void http_serve_file(struct conn *c, const struct http_request *req)
@@ -148,6 +153,10 @@ void http_serve_file(struct conn *c, const struct http_request *req)
         return;
     }
     struct stat st;
+    if (stat(real, &st) == 0 && S_ISDIR(st.st_mode) && req->path.p[req->path.n - 1] != '/') {
+        redirect_to_slash(c, req);
+        return;
+    }
     if (stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
         /* The index file is a name like any other: a symlink there must not
          * lead out of the root, so it is resolved and checked in turn. */
@@ -172,26 +181,30 @@ void http_serve_file(struct conn *c, const struct http_request *req)
         respond_status(c, req, fd < 0 ? status : 403);
         return;
     }
-    char lm[64], extra[128];
-    struct tm tm;
-    gmtime_r(&st.st_mtime, &tm);
-    strftime(lm, sizeof lm, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    snprintf(extra, sizeof extra, "Last-Modified: %s\r\n", lm);
-    if (not_modified(req, st.st_mtime)) {
+    struct http_file_answer a;
+    http_file_answer(req, &st, &a);
+    if (a.status == 304) {
         /* RFC 9110 8.6: a 304's Content-Length, if any, must be what a 200 would say. */
         close(fd);
-        http_respond(c, req, 304, mime_type(real), NULL, (size_t)st.st_size, extra);
+        http_respond(c, req, 304, mime_type(real), NULL, (size_t)st.st_size, a.headers);
+        return;
+    }
+    if (a.status == 412 || a.status == 416) {
+        close(fd);
+        const char *body =
+            a.status == 412 ? "412 Precondition Failed\n" : "416 Range Not Satisfiable\n";
+        http_respond(c, req, a.status, "text/plain; charset=utf-8", body, strlen(body), a.headers);
         return;
     }
     /* Headers now, the body from the file once they are written (see conn_flush). */
-    http_respond(c, req, 200, mime_type(real), NULL, (size_t)st.st_size, extra);
-    if (req->method == HTTP_HEAD || st.st_size == 0) {
+    http_respond(c, req, a.status, mime_type(real), NULL, (size_t)(a.end - a.start), a.headers);
+    if (req->method == HTTP_HEAD || a.end == a.start) {
         close(fd);
         return;
     }
     c->file_fd = fd;
-    c->file_off = 0;
-    c->file_end = st.st_size;
+    c->file_off = a.start;
+    c->file_end = a.end;
 }
 
 int http_send_file_chunk(struct conn *c)
