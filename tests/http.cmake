@@ -3,6 +3,9 @@
 #   http.server.BACKEND  reactor-httpd driven by real clients, per backend compiled in
 #   http.hostile.BACKEND 77 malformed or ambiguous messages (smuggling shapes first), each
 #                        with our answer and why; h11 reads our pipelined answers
+#   http.nginx.BACKEND   94 requests sent to reactor-httpd and to Debian's nginx on one
+#                        docroot; statuses, ranges and bodies compared, the allowed
+#                        differences listed with their reasons
 #   http.faults.BACKEND  reactor-httpd under faults and load: slowloris, thousands of
 #                        keep-alive connections, SIGTERM under load, resets mid-file
 #   http.load.BACKEND    tests/test_load.py: a 2,000-connection keep-alive soak, an
@@ -36,6 +39,10 @@ if(TARGET reactor-httpd)
         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_hostile.py
                 $<TARGET_FILE:reactor-httpd> ${b})
       set_tests_properties(http.hostile.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
+      add_test(NAME http.nginx.${b}
+        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_nginx.py
+                $<TARGET_FILE:reactor-httpd> ${b})
+      set_tests_properties(http.nginx.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
       add_test(NAME http.faults.${b}
         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_faults.py
                 $<TARGET_FILE:reactor-httpd> ${b})

@@ -417,9 +417,9 @@ def test_conditional(srv, root):
         (f"bytes={size}-", 416, 0, 0),
         ("bytes=-0", 416, 0, 0),
         ("bytes=0-1,5-6", 200, 0, size),
-        ("bytes=9-3", 200, 0, size),
+        ("bytes=9-3", 416, 0, 0),
         ("lines=0-5", 200, 0, size),
-        ("bytes=x-", 200, 0, size),
+        ("bytes=x-", 416, 0, 0),
     ]
     for rng, want, a, b in ranges:
         st, hd, body = ask("/big.bin", ("Range", rng))
@@ -593,7 +593,7 @@ def test_static(srv, root):
                  "/..%2fsecret.txt", "/link-out", "/sub/../../secret.txt", "/nope.txt"]:
         answers, _ = exchange(srv, get(path, b"Connection: close\r\n"))
         status = int(answers[0][0].split()[1])
-        check(f"no escape from the root: {path}", status in (403, 404) and b"top secret" not in answers[0][2],
+        check(f"no escape from the root: {path}", status in (400, 403, 404) and b"top secret" not in answers[0][2],
               answers)
     # The index file of a directory goes through the same containment as the directory.
     answers, _ = exchange(srv, get("/escape/", b"Connection: close\r\n"))

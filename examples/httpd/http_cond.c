@@ -9,8 +9,9 @@
  * If-None-Match, else If-Modified-Since (304 for GET and HEAD). A Range is
  * honoured for a GET of one range of bytes only: several ranges get the whole
  * file (200), which RFC 9110 14.2 allows and which spares us
- * multipart/byteranges; a range that cannot be satisfied is 416; a Range we
- * cannot parse is ignored, as the RFC says it may be.
+ * multipart/byteranges; a range that cannot be satisfied, or a bytes range
+ * that does not parse (RFC 9110 15.5.17: invalid ranges), is 416, as nginx
+ * answers it; a Range of another unit is ignored.
  */
 #define _GNU_SOURCE /* strptime, timegm */
 #include <inttypes.h>
@@ -117,7 +118,7 @@ static int parse_range(struct http_str v, off_t size, off_t *start, off_t *end)
     if (i < v.n && v.p[i] == '-') {
         size_t k = read_pos(v, i + 1, &b);
         if (!k || k != v.n)
-            return RANGE_IGNORE;
+            return RANGE_NONE_SATISFIABLE;
         if (b == 0 || size == 0)
             return RANGE_NONE_SATISFIABLE;
         *start = b < size ? size - b : 0;
@@ -126,13 +127,13 @@ static int parse_range(struct http_str v, off_t size, off_t *start, off_t *end)
     }
     size_t k = read_pos(v, i, &a);
     if (!k || k >= v.n || v.p[k] != '-')
-        return RANGE_IGNORE;
+        return RANGE_NONE_SATISFIABLE;
     if (k + 1 == v.n) {
         b = size - 1; /* open-ended */
     } else {
         size_t k2 = read_pos(v, k + 1, &b);
         if (!k2 || k2 != v.n || b < a)
-            return RANGE_IGNORE;
+            return RANGE_NONE_SATISFIABLE;
     }
     if (a >= size)
         return RANGE_NONE_SATISFIABLE;

@@ -96,6 +96,27 @@ static int url_decode(struct http_str src, char *dst, size_t cap)
     return 0;
 }
 
+/* Whether a decoded path's ".." segments climb above its start (RFC 3986 5.2.4 would clamp
+ * them; nginx, like us, answers such a target 400 instead of guessing what was meant). */
+static int climbs_above_root(const char *path)
+{
+    int depth = 0;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (--depth < 0)
+                return 1;
+        } else if (n && !(n == 1 && p[0] == '.')) {
+            depth++;
+        }
+        p += n;
+    }
+    return 0;
+}
+
 static int under_root(const char *real, const char *root)
 {
     size_t n = strlen(root);
@@ -139,7 +160,7 @@ void http_serve_file(struct conn *c, const struct http_request *req)
 {
     const char *root = c->s->opt->root_real;
     char rel[PATH_MAX], joined[PATH_MAX * 2], real[PATH_MAX];
-    if (url_decode(req->path, rel, sizeof rel) < 0 || rel[0] != '/') {
+    if (url_decode(req->path, rel, sizeof rel) < 0 || rel[0] != '/' || climbs_above_root(rel)) {
         respond_status(c, req, 400);
         return;
     }
