@@ -102,7 +102,8 @@ rc=$?
 echo
 echo "== the example servers' integration tests, the servers under $qemu"
 backends=$(sed -n 's/^REACTOR_WITH_\([A-Z]*\):BOOL=ON$/\1/p' "$dir/CMakeCache.txt" | tr '[:upper:]' '[:lower:]')
-for server in echo:reactor-echo:test_echo_server.py http:reactor-httpd:test_http_server.py; do
+for server in echo:reactor-echo:test_echo_server.py http:reactor-httpd:test_http_server.py \
+    contain:reactor-httpd:test_http_contain.py; do
     IFS=: read -r part bin script <<<"$server"
     wrapper=$top/$dir/$bin-qemu
     printf '#!/bin/sh\nexec %s -L /usr/%s -E LD_LIBRARY_PATH=/usr/%s/lib:/usr/lib/%s %s "$@"\n' \

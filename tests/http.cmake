@@ -1,6 +1,10 @@
 # http.cmake - the HTTP example's tests, included by tests/CMakeLists.txt:
 #   http.parser          the request parser's unit test (cmocka)
 #   http.server.BACKEND  reactor-httpd driven by real clients, per backend compiled in
+#   http.contain.BACKEND tests/test_http_contain.py: --root containment (the symlink rule,
+#                        a directory swapped for a symlink out while it is asked for, FIFOs,
+#                        sockets, devices), 503 when out of descriptors; each with openat2
+#                        and with the component walk
 #   http.faults.BACKEND  reactor-httpd under faults and load: slowloris, thousands of
 #                        keep-alive connections, SIGTERM under load, resets mid-file
 #   http.load.BACKEND    tests/test_load.py: a 2,000-connection keep-alive soak, an
@@ -30,6 +34,10 @@ if(TARGET reactor-httpd)
         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_server.py
                 $<TARGET_FILE:reactor-httpd> ${b})
       set_tests_properties(http.server.${b} PROPERTIES TIMEOUT 180 LABELS "examples;${b}")
+      add_test(NAME http.contain.${b}
+        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_contain.py
+                $<TARGET_FILE:reactor-httpd> ${b})
+      set_tests_properties(http.contain.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
       add_test(NAME http.faults.${b}
         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_faults.py
                 $<TARGET_FILE:reactor-httpd> ${b})

@@ -13,7 +13,7 @@
  * second signal stops at once). SIGUSR1 prints one line of statistics;
  * SIGALRM is counted and ignored.
  */
-#define _GNU_SOURCE /* SO_REUSEPORT, realpath */
+#define _GNU_SOURCE /* SO_REUSEPORT */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +35,8 @@ static const char usage_text[] =
     "  --backend NAME          epoll, kqueue, poll or select (default: the best compiled in)\n"
     "  --bind ADDR             IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
     "  --port N                TCP port; 0 picks a free one (default 8080)\n"
-    "  --root DIR              serve the files under DIR\n"
+    "  --root DIR              serve the files under DIR (symlinks only if relative and\n"
+    "                          staying beneath DIR)\n"
     "  --threads N             N event loops sharing the port (default 1)\n"
     "  --max-conns N           connections per thread; more get 503 (default 10000)\n"
     "  --header-timeout-ms N   a request must arrive within N ms (408; default 10000)\n"
@@ -332,9 +333,26 @@ static int parse_options(int argc, char **argv, struct options *opt)
             }
         }
     }
-    if (opt->root && !realpath(opt->root, opt->root_real)) {
-        fprintf(stderr, "reactor-httpd: --root %s: %s\n", opt->root, strerror(errno));
-        return -1;
+    if (opt->root) {
+        /* Opened once: every request is resolved beneath this descriptor. */
+        opt->root_fd = open(opt->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (opt->root_fd < 0) {
+            fprintf(stderr, "reactor-httpd: --root %s: %s\n", opt->root, strerror(errno));
+            return -1;
+        }
+        const char *off = getenv("RX_HTTPD_NO_OPENAT2"); /* the tests' way to the walk */
+        int forced = off && *off && strcmp(off, "0") != 0;
+        int rc = forced ? -ENOSYS : http_openat2_works(opt->root_fd);
+        opt->root_openat2 = rc == 1;
+        if (!opt->quiet && rc == 1)
+            fprintf(stderr, "reactor-httpd: serving %s: names resolved beneath it with openat2\n",
+                    opt->root);
+        else if (!opt->quiet)
+            fprintf(stderr,
+                    "reactor-httpd: serving %s: names resolved beneath it component by component "
+                    "(%s%s)\n",
+                    opt->root, forced ? "RX_HTTPD_NO_OPENAT2 is set" : "no openat2 here: ",
+                    forced ? "" : strerror(-rc));
     }
     return 0;
 }
@@ -347,7 +365,8 @@ int main(int argc, char **argv)
                                  .max_conns = 10000,
                                  .header_timeout_ms = 10000,
                                  .idle_timeout_ms = 30000,
-                                 .drain_timeout_ms = 5000};
+                                 .drain_timeout_ms = 5000,
+                                 .root_fd = -1};
     if (parse_options(argc, argv, &opt) < 0) {
         fputs(usage_text, stderr);
         return 2;
@@ -394,6 +413,8 @@ int main(int argc, char **argv)
         pthread_join(threads[i], NULL);
     for (int i = 0; i < opt.threads; i++)
         server_fini(&servers[i]);
+    if (opt.root_fd >= 0)
+        close(opt.root_fd);
     free(threads);
     free(servers);
     if (!opt.quiet)
