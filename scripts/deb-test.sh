@@ -100,7 +100,10 @@ objdump -p "$work/consumer" | grep -q 'NEEDED *libreactor\.so\.0' || die "consum
 say "consumer built with pkg-config and run: $(tail -n 1 "$work/consumer.out")"
 
 # The installed server answers on loopback.
-/usr/bin/reactor-httpd --bind 127.0.0.1 --port 0 >"$work/httpd.out" 2>&1 &
+# As root it must be told whom to become: nobody, after binding.
+user=()
+[ "$(id -u)" != 0 ] || user=(--user nobody)
+/usr/bin/reactor-httpd --bind 127.0.0.1 --port 0 "${user[@]}" >"$work/httpd.out" 2>&1 &
 server=$!
 url=''
 for _ in $(seq 100); do

@@ -3,8 +3,8 @@
 #   http.server.BACKEND  reactor-httpd driven by real clients, per backend compiled in
 #   http.contain.BACKEND tests/test_http_contain.py: --root containment (the symlink rule,
 #                        a directory swapped for a symlink out while it is asked for, FIFOs,
-#                        sockets, devices), 503 when out of descriptors; each with openat2
-#                        and with the component walk
+#                        sockets, devices), 503 when out of descriptors, --user/--allow-root;
+#                        each with openat2 and with the component walk
 #   http.faults.BACKEND  reactor-httpd under faults and load: slowloris, thousands of
 #                        keep-alive connections, SIGTERM under load, resets mid-file
 #   http.load.BACKEND    tests/test_load.py: a 2,000-connection keep-alive soak, an

@@ -16,15 +16,21 @@ containment tests run once with each, which must give the same answers:
     a loop, while /d/x is requested for 3 s: the outside file is never served;
   - FIFOs, sockets and devices are refused (403), without blocking;
   - out of descriptors while opening a file: 503 with Retry-After, then
-    recovery once descriptors are free again.
+    recovery once descriptors are free again;
+  - privileges (as root only; skipped, saying so, otherwise): refusing to run
+    as root without --user or --allow-root, --user/--group dropping every
+    uid and gid after binding, files nobody may read answered 403.
 
 Loopback only; every wait is bounded; only the servers started here are
 signalled, by their PID.
 """
+import grp
 import os
+import pwd
 import shutil
 import socket
 import stat
+import subprocess
 import sys
 import tempfile
 import threading
@@ -202,9 +208,9 @@ def test_swap_race(srv, www, mode, seconds=3.0):
 
 def test_emfile_503(www, mode, env):
     """Out of descriptors while opening a file: 503 with Retry-After, then recovery."""
-    srv = Server("--root", www, "--quiet", nofile=24, env=env)
+    srv = Server("--root", www, "--quiet", nofile=32, env=env)
     held, got, last = [], None, None
-    for _ in range(40):
+    for _ in range(60):
         try:
             s = srv.conn(timeout=3)
             s.sendall(get("/deep/er/page.html"))
@@ -256,6 +262,114 @@ def test_resolver_named(www, mode, env):
     check(f"{mode}: the start message names the resolver ({want})", want in err, err)
 
 
+# ---- privileges ----------------------------------------------------------------------------
+
+def ids(pid):
+    """{'Uid': [...], 'Gid': [...], 'Groups': [...]} of every thread of pid. Under qemu-user
+    (scripts/cross-check.sh's wrapper) only the main thread's: qemu's own threads keep its
+    credentials, the guest's set*id reaching the guest's threads only."""
+    out = []
+    qemu = os.path.basename(h.BIN).endswith("-qemu")
+    for tid in [str(pid)] if qemu else os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            fields = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        out.append({k: fields[k].split() for k in ("Uid", "Gid", "Groups")})
+    return out
+
+
+def run_briefly(*args, timeout=5):
+    """Runs reactor-httpd to its exit (killed if it serves instead); returns (status, stderr)."""
+    p = subprocess.Popen([h.BIN, "--backend", h.BACKEND, "--port", "0", *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    h.started.append(p)
+    try:
+        _, err = p.communicate(timeout=timeout)
+        return p.returncode, err.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        return None, "still running after %d s: %s" % (timeout, err.decode(errors="replace"))
+
+
+def test_privileges(www):
+    if os.geteuid() != 0:
+        print(f"# SKIPPED: the root tests (refusing root, --user, --group) need root; uid {os.geteuid()}",
+              flush=True)
+        rc, err = run_briefly("--user", "nobody", timeout=5)
+        check("not root: --user cannot drop privileges: exit status 1", rc == 1 and "--user" in err,
+              (rc, err))
+        srv = Server("--root", www, "--quiet")  # not root: no --allow-root needed
+        answers, _ = exchange(srv, get("/hello.txt", b"Connection: close\r\n"))
+        check("not root: starts without --user", status_of(answers[0]) == 200, answers[0])
+        srv.stop("not root: server")
+        return
+    nobody = pwd.getpwnam("nobody")
+    rc, err = run_briefly("--root", www)
+    check("root without --user: refuses to start, exit status 2", rc == 2, (rc, err))
+    check("root without --user: says why and what to give", "root" in err and "--user" in err and
+          "--allow-root" in err, err)
+    rc, err = run_briefly()
+    check("root without --user, without --root: refuses too", rc == 2, (rc, err))
+    rc, err = run_briefly("--user", "no-such-user-rx", "--root", www)
+    check("--user of nobody known: exit status 2", rc == 2 and "no-such-user-rx" in err, (rc, err))
+    rc, err = run_briefly("--user", "nobody", "--group", "no-such-group-rx")
+    check("--group of no group known: exit status 2", rc == 2 and "no-such-group-rx" in err, (rc, err))
+    rc, err = run_briefly("--group", "nogroup")
+    check("--group without --user: exit status 2", rc == 2 and "--user" in err, (rc, err))
+
+    try:
+        srv = Server("--root", www, "--user", "nobody", "--threads", "2", "--quiet")
+    except SystemExit as e:
+        check("--user nobody: starts", False, str(e))
+        return
+    u, g = str(nobody.pw_uid), str(nobody.pw_gid)
+    every = ids(srv.p.pid)
+    check("--user nobody: every thread's real, effective, saved and fs uid is nobody's",
+          all(t["Uid"] == [u] * 4 for t in every), every)
+    check("--user nobody: every gid is nobody's group, the only supplementary one",
+          all(t["Gid"] == [g] * 4 and t["Groups"] in ([g], []) for t in every), every)
+    for path, status in (("/hello.txt", 200), ("/mode000.txt", 403), ("/root600.txt", 403)):
+        answers, _ = exchange(srv, get(path, b"Connection: close\r\n"))
+        check(f"--user nobody: {path} is {status}", status_of(answers[0]) == status and
+              (status == 200 or b"private" not in answers[0][2]), answers[0])
+    srv.stop("--user nobody server")
+
+    gid = grp.getgrnam("nogroup").gr_gid
+    srv = Server("--root", www, "--user", "nobody", "--group", "nogroup", "--quiet")
+    every = ids(srv.p.pid)
+    check("--group nogroup: every gid is nogroup's", all(t["Gid"] == [str(gid)] * 4 for t in every), every)
+    srv.stop("--group server")
+
+    # Bind first, then drop: a port below the unprivileged start works with --user.
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+        unpriv = int(f.read())
+    port = None
+    for p in range(min(unpriv, 1024) - 1, 900, -1):
+        try:
+            socket.create_server(("127.0.0.1", p)).close()
+            port = p
+            break
+        except OSError:
+            continue
+    if port:
+        try:
+            srv = Server("--user", "nobody", "--quiet", port=port)
+            answers, _ = exchange(srv, get("/", b"Connection: close\r\n"))
+            check(f"--user nobody on privileged port {port}: binds first, then serves",
+                  srv.port == port and status_of(answers[0]) == 200, answers[0])
+            srv.stop("privileged port server")
+        except SystemExit as e:
+            check(f"--user nobody on privileged port {port}: binds first", False, str(e))
+    else:
+        print(f"# no free port below {unpriv}: the bind-before-drop check is skipped", flush=True)
+
+    srv = Server("--root", www, "--allow-root", "--quiet")
+    answers, _ = exchange(srv, get("/hello.txt", b"Connection: close\r\n"))
+    check("--allow-root: starts as root and serves", status_of(answers[0]) == 200, answers[0])
+    check("--allow-root: still root", all(t["Uid"][1] == "0" for t in ids(srv.p.pid)))
+    srv.stop("--allow-root server")
+
+
 def main():
     h.setup(sys.argv[1], sys.argv[2])
     tmp = tempfile.mkdtemp(prefix="rx-contain-")
@@ -270,6 +384,7 @@ def main():
             srv.stop(f"{mode}: containment server")
             test_emfile_503(www, mode, env)
             test_resolver_named(www, mode, env)
+        test_privileges(www)
     finally:
         h.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -24,7 +24,8 @@
 
 struct options {
     const char *backend, *bind, *root;
-    int port, threads, quiet, access_log, max_conns;
+    const char *user, *group; /* --user, --group: who to become after binding */
+    int port, threads, quiet, access_log, max_conns, allow_root;
     int header_timeout_ms, idle_timeout_ms, drain_timeout_ms;
     int root_fd;      /* --root's directory, opened once at start; -1 without --root */
     int root_openat2; /* names are resolved with openat2 (else by http_resolve.c's walk) */

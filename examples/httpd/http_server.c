@@ -11,15 +11,19 @@
  * and the graceful stop (SIGINT/SIGTERM: stop accepting, finish the answers
  * in flight, close idle connections, exit 0 within --drain-timeout-ms; a
  * second signal stops at once). SIGUSR1 prints one line of statistics;
- * SIGALRM is counted and ignored.
+ * SIGALRM is counted and ignored. Started as root, it binds, then becomes
+ * --user before it reads any request, and refuses to serve as root unless
+ * told to (--allow-root): root reads every file, whatever its mode.
  */
-#define _GNU_SOURCE /* SO_REUSEPORT */
+#define _GNU_SOURCE /* SO_REUSEPORT, setgroups */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -44,6 +48,10 @@ static const char usage_text[] =
     "  --drain-timeout-ms N    at SIGINT/SIGTERM, wait at most N ms for answers (5000)\n"
     "  --access-log            log each request to stdout (Common Log Format)\n"
     "  --quiet                 no messages on stderr but fatal errors\n"
+    "  --user NAME             started as root: after binding, run as NAME (its uid and\n"
+    "                          group; no supplementary groups)\n"
+    "  --group NAME            with --user: this group instead of NAME's own\n"
+    "  --allow-root            run as root without --user (then every file is readable)\n"
     "signals:\n"
     "  SIGINT, SIGTERM         stop accepting, finish the answers in flight, exit 0\n"
     "                          (a second one stops at once)\n"
@@ -303,6 +311,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
             opt->access_log = 1;
             continue;
         }
+        if (!strcmp(a, "--allow-root")) {
+            opt->allow_root = 1;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage_text, stdout);
             exit(0);
@@ -318,6 +330,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
             opt->bind = v;
         } else if (!strcmp(a, "--root")) {
             opt->root = v;
+        } else if (!strcmp(a, "--user")) {
+            opt->user = v;
+        } else if (!strcmp(a, "--group")) {
+            opt->group = v;
         } else {
             size_t k = 0;
             while (k < sizeof ints / sizeof ints[0] && strcmp(a, ints[k].name))
@@ -332,6 +348,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
                 return -1;
             }
         }
+    }
+    if (opt->group && !opt->user) {
+        fprintf(stderr, "reactor-httpd: --group %s: needs --user\n", opt->group);
+        return -1;
     }
     if (opt->root) {
         /* Opened once: every request is resolved beneath this descriptor. */
@@ -357,6 +377,71 @@ static int parse_options(int argc, char **argv, struct options *opt)
     return 0;
 }
 
+/* ---- privileges ------------------------------------------------------------------------- */
+
+struct identity {
+    uid_t uid;
+    gid_t gid;
+};
+
+/* --user and --group to ids, before anything is bound: a typo ends the program at once. */
+static int lookup_identity(const struct options *opt, struct identity *id)
+{
+    errno = 0;
+    const struct passwd *pw = getpwnam(opt->user);
+    if (!pw) {
+        fprintf(stderr, "reactor-httpd: --user %s: %s\n", opt->user,
+                errno ? strerror(errno) : "no such user");
+        return -1;
+    }
+    id->uid = pw->pw_uid;
+    id->gid = pw->pw_gid;
+    if (id->uid == 0) {
+        fprintf(stderr, "reactor-httpd: --user %s: is root (--allow-root runs as root)\n",
+                opt->user);
+        return -1;
+    }
+    if (opt->group) {
+        errno = 0;
+        const struct group *gr = getgrnam(opt->group);
+        if (!gr) {
+            fprintf(stderr, "reactor-httpd: --group %s: %s\n", opt->group,
+                    errno ? strerror(errno) : "no such group");
+            return -1;
+        }
+        id->gid = gr->gr_gid;
+    }
+    return 0;
+}
+
+/*
+ * Once the ports are bound: the groups first (they need root), then the gid,
+ * then the uid, each checked, since a process that believes it dropped root
+ * and did not is worse than one that stops. Then root must be out of reach.
+ * glibc and musl apply set*id to every thread of the process.
+ */
+static int drop_failed(const struct options *opt, const char *step)
+{
+    fprintf(stderr, "reactor-httpd: --user %s: %s: %s\n", opt->user, step, strerror(errno));
+    return -1;
+}
+
+static int drop_privileges(const struct options *opt, const struct identity *id)
+{
+    if (setgroups(1, &id->gid) < 0)
+        return drop_failed(opt, "setgroups");
+    if (setgid(id->gid) < 0)
+        return drop_failed(opt, "setgid");
+    if (setuid(id->uid) < 0)
+        return drop_failed(opt, "setuid");
+    if (setuid(0) == 0 || seteuid(0) == 0 || getuid() != id->uid || geteuid() != id->uid ||
+        getgid() != id->gid || getegid() != id->gid) {
+        fprintf(stderr, "reactor-httpd: --user %s: root could be taken back\n", opt->user);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct options opt = {.bind = "127.0.0.1",
@@ -370,6 +455,19 @@ int main(int argc, char **argv)
     if (parse_options(argc, argv, &opt) < 0) {
         fputs(usage_text, stderr);
         return 2;
+    }
+    struct identity id = {0, 0};
+    if (opt.user && lookup_identity(&opt, &id) < 0)
+        return 2;
+    if (!opt.user && geteuid() == 0) {
+        if (!opt.allow_root) {
+            fputs("reactor-httpd: refusing to run as root, which can read every file: give --user "
+                  "NAME (dropped to after binding) or --allow-root\n",
+                  stderr);
+            return 2;
+        }
+        if (!opt.quiet)
+            fputs("reactor-httpd: running as root (--allow-root)\n", stderr);
     }
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is an EPIPE, not a death */
 
@@ -387,6 +485,8 @@ int main(int argc, char **argv)
         if (i == 0 && opt.port == 0)
             opt.port = bound_port(lfd); /* the other threads share the port the kernel chose */
     }
+    if (opt.user && drop_privileges(&opt, &id) < 0)
+        return 1;
     int rc = reactor_signal_add(servers[0].r, SIGINT, on_signal, &opt);
     if (rc == 0)
         rc = reactor_signal_add(servers[0].r, SIGTERM, on_signal, &opt);
