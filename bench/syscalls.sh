@@ -106,7 +106,7 @@ measure() { # NAME CMD... (the string @PORT in CMD is replaced by a free port)
     c0=$(calls "$tmp/$name.0")
     cn=$(calls "$tmp/$name.n")
     echo "== $name: $(awk -v a="$cn" -v b="$c0" -v n="$n" 'BEGIN { printf "%.2f", (a - b) / n }') system calls per one-request connection ($n connections: $cn calls; start and stop alone: $c0)"
-    awk -v n="$n" '/^-+/ { next } $NF != "total" && $4 ~ /^[0-9]+$/ && $4 >= n / 2 {
+    awk -v n="$n" '/^-+/ { next } $NF != "total" && $4 ~ /^[0-9]+$/ && $4 >= n / 20 {
         printf "   %-16s %6.2f\n", $NF, $4 / n }' "$tmp/$name.n"
 }
 

@@ -76,6 +76,7 @@ has "${debs[1]}" '/man3/reactor_register\.3'
 lacks "${debs[1]}" '/libreactor\.so\.0\.'
 has "${debs[2]}" '/usr/bin/reactor-httpd$'
 has "${debs[2]}" '/usr/bin/reactor-echo$'
+has "${debs[2]}" '/man1/reactor-httpd\.1'
 dev_depends=$(dpkg-deb -f "${debs[1]}" Depends)
 [ "$dev_depends" = "libreactor0 (= $version)" ] || die "libreactor-dev Depends: $dev_depends"
 say "contents and Depends of ${pkgs[*]} $version ($arch) as expected"
