@@ -14,10 +14,10 @@
 # fails, saying so.
 #
 # Run under qemu: every test but these, excluded by name (ctest -E):
-#   http.server.*, http.hostile.*, http.nginx.*, echo.server.*
+#   http.server.*, http.hostile.*, http.nginx.*, http.contain.*, echo.server.*
 #                 python drives the example servers, which it
 #                 runs as host programs; cross builds are not host programs.
-#                 This script runs the same four test scripts after the suite,
+#                 This script runs the same five test scripts after the suite,
 #                 on each backend, with a wrapper that starts the server
 #                 under qemu (the servers' pids are then qemu's, whose own
 #                 descriptors the fd checks see too).
@@ -50,7 +50,7 @@ s390x) triplet=s390x-linux-gnu debarch=s390x qemu=qemu-s390x ;;
 esac
 arch=$1
 dir=build/cross-$arch
-excluded='^(http\.server|http\.hostile|http\.nginx|http\.faults|http\.load|echo\.server|echo\.load|guide|fork)\.'
+excluded='^(http\.server|http\.hostile|http\.nginx|http\.contain|http\.faults|http\.load|echo\.server|echo\.load|guide|fork)\.'
 
 for tool in "$triplet-gcc" "$qemu"; do
     command -v "$tool" >/dev/null || {
@@ -104,7 +104,8 @@ echo
 echo "== the example servers' integration tests, the servers under $qemu"
 backends=$(sed -n 's/^REACTOR_WITH_\([A-Z]*\):BOOL=ON$/\1/p' "$dir/CMakeCache.txt" | tr '[:upper:]' '[:lower:]')
 for server in echo:reactor-echo:test_echo_server.py http:reactor-httpd:test_http_server.py \
-    http:reactor-httpd:test_http_hostile.py http:reactor-httpd:test_http_nginx.py; do
+    http:reactor-httpd:test_http_hostile.py http:reactor-httpd:test_http_nginx.py \
+    contain:reactor-httpd:test_http_contain.py; do
     IFS=: read -r part bin script <<<"$server"
     wrapper=$top/$dir/$bin-qemu
     printf '#!/bin/sh\nexec %s -L /usr/%s -E LD_LIBRARY_PATH=/usr/%s/lib:/usr/lib/%s %s "$@"\n' \

@@ -76,6 +76,7 @@ has "${debs[1]}" '/man3/reactor_register\.3'
 lacks "${debs[1]}" '/libreactor\.so\.0\.'
 has "${debs[2]}" '/usr/bin/reactor-httpd$'
 has "${debs[2]}" '/usr/bin/reactor-echo$'
+has "${debs[2]}" '/man1/reactor-httpd\.1'
 dev_depends=$(dpkg-deb -f "${debs[1]}" Depends)
 [ "$dev_depends" = "libreactor0 (= $version)" ] || die "libreactor-dev Depends: $dev_depends"
 say "contents and Depends of ${pkgs[*]} $version ($arch) as expected"
@@ -100,7 +101,10 @@ objdump -p "$work/consumer" | grep -q 'NEEDED *libreactor\.so\.0' || die "consum
 say "consumer built with pkg-config and run: $(tail -n 1 "$work/consumer.out")"
 
 # The installed server answers on loopback.
-/usr/bin/reactor-httpd --bind 127.0.0.1 --port 0 >"$work/httpd.out" 2>&1 &
+# As root it must be told whom to become: nobody, after binding.
+user=()
+[ "$(id -u)" != 0 ] || user=(--user nobody)
+/usr/bin/reactor-httpd --bind 127.0.0.1 --port 0 "${user[@]}" >"$work/httpd.out" 2>&1 &
 server=$!
 url=''
 for _ in $(seq 100); do

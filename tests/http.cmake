@@ -6,6 +6,10 @@
 #   http.nginx.BACKEND   94 requests sent to reactor-httpd and to Debian's nginx on one
 #                        docroot; statuses, ranges and bodies compared, the allowed
 #                        differences listed with their reasons
+#   http.contain.BACKEND tests/test_http_contain.py: --root containment (the symlink rule,
+#                        a directory swapped for a symlink out while it is asked for, FIFOs,
+#                        sockets, devices), 503 when out of descriptors, --user/--allow-root;
+#                        each with openat2 and with the component walk
 #   http.faults.BACKEND  reactor-httpd under faults and load: slowloris, thousands of
 #                        keep-alive connections, SIGTERM under load, resets mid-file
 #   http.load.BACKEND    tests/test_load.py: a 2,000-connection keep-alive soak, an
@@ -43,6 +47,10 @@ if(TARGET reactor-httpd)
         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_nginx.py
                 $<TARGET_FILE:reactor-httpd> ${b})
       set_tests_properties(http.nginx.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
+      add_test(NAME http.contain.${b}
+        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_contain.py
+                $<TARGET_FILE:reactor-httpd> ${b})
+      set_tests_properties(http.contain.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
       add_test(NAME http.faults.${b}
         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_faults.py
                 $<TARGET_FILE:reactor-httpd> ${b})

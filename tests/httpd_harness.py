@@ -49,14 +49,24 @@ def check(name, cond, detail=""):
 
 # ---- servers -------------------------------------------------------------------------
 
+def as_root(extra):
+    """reactor-httpd refuses to run as root without --user or --allow-root: the tests run
+    as root on CI, and give --allow-root unless they ask for --user (or say it) themselves."""
+    if os.geteuid() == 0 and "--user" not in extra and "--allow-root" not in extra:
+        return ["--allow-root"]
+    return []
+
+
 class Server:
-    def __init__(self, *extra, nofile=None, bind="127.0.0.1"):
+    def __init__(self, *extra, nofile=None, bind="127.0.0.1", env=None, port=0):
         def limit():
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-        self.p = subprocess.Popen([BIN, "--backend", BACKEND, "--bind", bind, "--port", "0", *extra],
+        self.p = subprocess.Popen([BIN, "--backend", BACKEND, "--bind", bind, "--port", str(port),
+                                   *as_root(extra), *extra],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  preexec_fn=limit if nofile else None)
+                                  preexec_fn=limit if nofile else None,
+                                  env=None if env is None else {**os.environ, **env})
         started.append(self.p)
         self.banner = self.p.stdout.readline().decode()
         m = re.fullmatch(r"listening on http://(\S+):(\d+)/ \(backend (\w+)\)\n", self.banner)

@@ -577,7 +577,7 @@ def test_static(srv, root):
     check("HEAD on a file: length, no body", r.status == 200 and r.read() == b"" and
           r.getheader("Content-Length") == str(len(want)))
     for path, ctype in [("/sub/", "text/html; charset=utf-8"), ("/sub/index.html", "text/html; charset=utf-8"),
-                        ("/link-in", "text/plain; charset=utf-8"), ("/a%20b.json", "application/json")]:
+                        ("/link-in.txt", "text/plain; charset=utf-8"), ("/a%20b.json", "application/json")]:
         c.request("GET", path)
         r = c.getresponse()
         check(f"static {path}", r.status == 200 and r.read() and r.getheader("Content-Type") == ctype,
@@ -1013,7 +1013,8 @@ def main():
         with open(os.path.join(tmp, "secret.txt"), "w") as f:
             f.write("top secret\n")
         os.symlink(os.path.join(tmp, "secret.txt"), os.path.join(www, "link-out"))
-        os.symlink("hello.txt", os.path.join(www, "link-in"))
+        # The type comes from the name asked for, not from the symlink's target (as nginx).
+        os.symlink("hello.txt", os.path.join(www, "link-in.txt"))
         os.makedirs(os.path.join(www, "escape"))
         os.symlink(os.path.join(tmp, "secret.txt"), os.path.join(www, "escape", "index.html"))
         os.mkfifo(os.path.join(www, "fifo"))

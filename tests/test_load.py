@@ -77,7 +77,8 @@ class LoadServer:
     def __init__(self, *extra, nofile=None):
         def limit():
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-        self.p = subprocess.Popen([h.BIN, "--backend", h.BACKEND, "--port", "0", "--quiet", *extra],
+        root = h.as_root(extra) if KIND == "http" else []
+        self.p = subprocess.Popen([h.BIN, "--backend", h.BACKEND, "--port", "0", "--quiet", *root, *extra],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   preexec_fn=limit if nofile else None)
         h.started.append(self.p)

@@ -7,6 +7,7 @@
  *   http_conn.c     reading, parsing, answering, writing, timeouts
  *   http_respond.c  response heads, the routes, /sleep on the work pool
  *   http_static.c   files under --root
+ *   http_resolve.c  opening a name beneath the root's descriptor
  */
 #ifndef HTTP_CONN_H
 #define HTTP_CONN_H
@@ -23,11 +24,13 @@
 
 struct options {
     const char *backend, *bind, *root;
-    int port, threads, quiet, access_log, max_conns;
+    const char *user, *group; /* --user, --group: who to become after binding */
+    int port, threads, quiet, access_log, max_conns, allow_root;
     int demo;     /* --demo: the /json and /sleep routes */
     int max_jobs; /* --max-jobs: /sleep jobs queued or running per thread */
     int header_timeout_ms, idle_timeout_ms, send_timeout_ms, drain_timeout_ms;
-    char root_real[4096]; /* realpath of --root, when given */
+    int root_fd;      /* --root's directory, opened once at start; -1 without --root */
+    int root_openat2; /* names are resolved with openat2 (else by http_resolve.c's walk) */
 };
 
 struct conn;
@@ -152,5 +155,12 @@ time_t http_parse_date(struct http_str v);
 void http_serve_file(struct conn *c, const struct http_request *req);
 /* Sends more of c->file_fd: 0 (done, or the socket is full) or -1 (close). */
 int http_send_file_chunk(struct conn *c);
+
+/* http_resolve.c */
+/* 1 if openat2(RESOLVE_BENEATH) works here, else a negative errno (-ENOSYS without it). */
+int http_openat2_works(int root_fd);
+/* Opens path (relative to root_fd; leading slashes skipped) with open(2)'s flags, every
+ * component resolved beneath root_fd (see the file's comment); a descriptor or -errno. */
+int http_open_beneath(int root_fd, int use_openat2, const char *path, int flags);
 
 #endif /* HTTP_CONN_H */

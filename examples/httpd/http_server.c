@@ -15,14 +15,19 @@
  * watches the signals; with --threads N the servers run on N threads and
  * the main thread's loop watches them until the last server has stopped,
  * so a loop that finishes draining early does not take the signals with it.
+ * Started as root, it binds, then becomes --user before it reads any
+ * request, and refuses to serve as root unless told to (--allow-root): root
+ * reads every file, whatever its mode.
  */
-#define _GNU_SOURCE /* SO_REUSEPORT, realpath */
+#define _GNU_SOURCE /* SO_REUSEPORT, setgroups */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -38,7 +43,8 @@ static const char usage_text[] =
     "  --backend NAME          epoll, kqueue, poll or select (default: the best compiled in)\n"
     "  --bind ADDR             IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
     "  --port N                TCP port; 0 picks a free one (default 8080)\n"
-    "  --root DIR              serve the files under DIR\n"
+    "  --root DIR              serve the files under DIR (symlinks only if relative and\n"
+    "                          staying beneath DIR)\n"
     "  --threads N             N event loops sharing the port (default 1)\n"
     "  --max-conns N           connections per thread; more get 503 (default 10000)\n"
     "  --demo                  also answer the demo routes /json and /sleep?ms=N\n"
@@ -50,6 +56,10 @@ static const char usage_text[] =
     "  --drain-timeout-ms N    at SIGINT/SIGTERM, wait at most N ms for answers (5000)\n"
     "  --access-log            log each request to stdout (Common Log Format)\n"
     "  --quiet                 no messages on stderr but fatal errors\n"
+    "  --user NAME             started as root: after binding, run as NAME (its uid and\n"
+    "                          group; no supplementary groups)\n"
+    "  --group NAME            with --user: this group instead of NAME's own\n"
+    "  --allow-root            run as root without --user (then every file is readable)\n"
     "signals:\n"
     "  SIGINT, SIGTERM         stop accepting, finish the answers in flight, exit 0\n"
     "                          (a second one stops at once)\n"
@@ -326,6 +336,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
             opt->demo = 1;
             continue;
         }
+        if (!strcmp(a, "--allow-root")) {
+            opt->allow_root = 1;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage_text, stdout);
             exit(0);
@@ -341,6 +355,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
             opt->bind = v;
         } else if (!strcmp(a, "--root")) {
             opt->root = v;
+        } else if (!strcmp(a, "--user")) {
+            opt->user = v;
+        } else if (!strcmp(a, "--group")) {
+            opt->group = v;
         } else {
             size_t k = 0;
             while (k < sizeof ints / sizeof ints[0] && strcmp(a, ints[k].name))
@@ -356,8 +374,94 @@ static int parse_options(int argc, char **argv, struct options *opt)
             }
         }
     }
-    if (opt->root && !realpath(opt->root, opt->root_real)) {
-        fprintf(stderr, "reactor-httpd: --root %s: %s\n", opt->root, strerror(errno));
+    if (opt->group && !opt->user) {
+        fprintf(stderr, "reactor-httpd: --group %s: needs --user\n", opt->group);
+        return -1;
+    }
+    if (opt->root) {
+        /* Opened once: every request is resolved beneath this descriptor. */
+        opt->root_fd = open(opt->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (opt->root_fd < 0) {
+            fprintf(stderr, "reactor-httpd: --root %s: %s\n", opt->root, strerror(errno));
+            return -1;
+        }
+        const char *off = getenv("RX_HTTPD_NO_OPENAT2"); /* the tests' way to the walk */
+        int forced = off && *off && strcmp(off, "0") != 0;
+        int rc = forced ? -ENOSYS : http_openat2_works(opt->root_fd);
+        opt->root_openat2 = rc == 1;
+        if (!opt->quiet && rc == 1)
+            fprintf(stderr, "reactor-httpd: serving %s: names resolved beneath it with openat2\n",
+                    opt->root);
+        else if (!opt->quiet)
+            fprintf(stderr,
+                    "reactor-httpd: serving %s: names resolved beneath it component by component "
+                    "(%s%s)\n",
+                    opt->root, forced ? "RX_HTTPD_NO_OPENAT2 is set" : "no openat2 here: ",
+                    forced ? "" : strerror(-rc));
+    }
+    return 0;
+}
+
+/* ---- privileges ------------------------------------------------------------------------- */
+
+struct identity {
+    uid_t uid;
+    gid_t gid;
+};
+
+/* --user and --group to ids, before anything is bound: a typo ends the program at once. */
+static int lookup_identity(const struct options *opt, struct identity *id)
+{
+    errno = 0;
+    const struct passwd *pw = getpwnam(opt->user);
+    if (!pw) {
+        fprintf(stderr, "reactor-httpd: --user %s: %s\n", opt->user,
+                errno ? strerror(errno) : "no such user");
+        return -1;
+    }
+    id->uid = pw->pw_uid;
+    id->gid = pw->pw_gid;
+    if (id->uid == 0) {
+        fprintf(stderr, "reactor-httpd: --user %s: is root (--allow-root runs as root)\n",
+                opt->user);
+        return -1;
+    }
+    if (opt->group) {
+        errno = 0;
+        const struct group *gr = getgrnam(opt->group);
+        if (!gr) {
+            fprintf(stderr, "reactor-httpd: --group %s: %s\n", opt->group,
+                    errno ? strerror(errno) : "no such group");
+            return -1;
+        }
+        id->gid = gr->gr_gid;
+    }
+    return 0;
+}
+
+/*
+ * Once the ports are bound: the groups first (they need root), then the gid,
+ * then the uid, each checked, since a process that believes it dropped root
+ * and did not is worse than one that stops. Then root must be out of reach.
+ * glibc and musl apply set*id to every thread of the process.
+ */
+static int drop_failed(const struct options *opt, const char *step)
+{
+    fprintf(stderr, "reactor-httpd: --user %s: %s: %s\n", opt->user, step, strerror(errno));
+    return -1;
+}
+
+static int drop_privileges(const struct options *opt, const struct identity *id)
+{
+    if (setgroups(1, &id->gid) < 0)
+        return drop_failed(opt, "setgroups");
+    if (setgid(id->gid) < 0)
+        return drop_failed(opt, "setgid");
+    if (setuid(id->uid) < 0)
+        return drop_failed(opt, "setuid");
+    if (setuid(0) == 0 || seteuid(0) == 0 || getuid() != id->uid || geteuid() != id->uid ||
+        getgid() != id->gid || getegid() != id->gid) {
+        fprintf(stderr, "reactor-httpd: --user %s: root could be taken back\n", opt->user);
         return -1;
     }
     return 0;
@@ -373,10 +477,24 @@ int main(int argc, char **argv)
                                  .header_timeout_ms = 10000,
                                  .idle_timeout_ms = 30000,
                                  .send_timeout_ms = 30000,
-                                 .drain_timeout_ms = 5000};
+                                 .drain_timeout_ms = 5000,
+                                 .root_fd = -1};
     if (parse_options(argc, argv, &opt) < 0) {
         fputs(usage_text, stderr);
         return 2;
+    }
+    struct identity id = {0, 0};
+    if (opt.user && lookup_identity(&opt, &id) < 0)
+        return 2;
+    if (!opt.user && geteuid() == 0) {
+        if (!opt.allow_root) {
+            fputs("reactor-httpd: refusing to run as root, which can read every file: give --user "
+                  "NAME (dropped to after binding) or --allow-root\n",
+                  stderr);
+            return 2;
+        }
+        if (!opt.quiet)
+            fputs("reactor-httpd: running as root (--allow-root)\n", stderr);
     }
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is an EPIPE, not a death */
 
@@ -394,6 +512,8 @@ int main(int argc, char **argv)
         if (i == 0 && opt.port == 0)
             opt.port = bound_port(lfd); /* the other threads share the port the kernel chose */
     }
+    if (opt.user && drop_privileges(&opt, &id) < 0)
+        return 1;
     reactor_t *watcher = servers[0].r;
     if (opt.threads > 1) {
         control = watcher = reactor_new(opt.backend);
@@ -434,6 +554,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < opt.threads; i++)
         server_fini(&servers[i]);
     reactor_free(control);
+    if (opt.root_fd >= 0)
+        close(opt.root_fd);
     free(threads);
     free(servers);
     if (!opt.quiet)

@@ -1,15 +1,19 @@
 /*
  * http_static.c - static files under --root for reactor-httpd.
  *
- * Containment is checked on the resolved path, not the request text: the
- * path is percent-decoded, joined to the root and passed through realpath(3),
- * which removes "..", "." and every symlink; the result must still lie under
- * the root's own realpath. That one check covers "../", "%2e%2e/", encoded
- * slashes and symlinks pointing out; a directory's index.html is resolved and
- * checked the same way. Not yet closed: the name is resolved, then opened
- * again, so a writer under the root can swap a component for a symlink in
- * between (resolving from a root descriptor with openat2 RESOLVE_BENEATH is
- * the fix). Only regular files are served. The body goes out with sendfile(2) on
+ * Containment is the kernel's, on descriptors: the percent-decoded path is
+ * opened beneath the root's directory descriptor (http_resolve.c: openat2
+ * RESOLVE_BENEATH, or a component-by-component walk with the same rule), so
+ * no name is resolved twice and nothing swapped in between can lead out.
+ * "../", "%2e%2e/", encoded slashes and symlinks out of the root all end in
+ * EXDEV there; a target whose ".." segments climb above the root is 400
+ * before any open, as nginx answers it. A directory named with its slash is
+ * served through its index.html, resolved the same way; named without it,
+ * it is redirected (301) to the slash form. The answer itself (validators,
+ * ranges) is http_cond.c's. The file is opened O_NONBLOCK (a FIFO must not block the loop
+ * until a writer comes) and fstat'ed: only regular files are served, the
+ * rest is 403. Out of descriptors or memory while opening is 503 with
+ * Retry-After (a 404 would be cached). The body goes out with sendfile(2) on
  * Linux (no copy through user space), read+send elsewhere.
  */
 #define _GNU_SOURCE /* sendfile(2) via <sys/sendfile.h> */
@@ -73,7 +77,7 @@ static int hexval(int c)
     return -1;
 }
 
-/* Percent-decodes src into dst (size cap); returns -1 on a bad escape, NUL, or overflow. */
+/* Percent-decodes src into dst (size cap); returns -1 on a bad escape or NUL, -2 if too long. */
 static int url_decode(struct http_str src, char *dst, size_t cap)
 {
     size_t o = 0;
@@ -88,12 +92,59 @@ static int url_decode(struct http_str src, char *dst, size_t cap)
             ch = hi * 16 + lo;
             i += 2;
         }
-        if (ch == 0 || o + 1 >= cap)
+        if (ch == 0)
             return -1;
+        if (o + 1 >= cap)
+            return -2;
         dst[o++] = (char)ch;
     }
     dst[o] = 0;
     return 0;
+}
+
+static void respond_status(struct conn *c, const struct http_request *req, int status)
+{
+    const char *body = status == 403   ? "403 Forbidden\n"
+                       : status == 400 ? "400 Bad Request\n"
+                       : status == 503 ? "503 Service Unavailable\n"
+                                       : "404 Not Found\n";
+    /* Retry-After: the descriptors or the memory may be back in a moment (RFC 9110 15.6.4). */
+    http_respond(c, req, status, "text/plain; charset=utf-8", body, strlen(body),
+                 status == 503 ? "Retry-After: 1\r\n" : NULL);
+}
+
+/* The answer to an open that failed with err (see docs/httpd.md, "What is served"). */
+static int open_failure_status(int err)
+{
+    switch (err) {
+    case EMFILE: /* out of resources: not the file's fault, so not a 404 a cache keeps */
+    case ENFILE:
+    case ENOMEM:
+    case EAGAIN: /* openat2 could not prove a ".." stayed beneath the root, a rename raced it */
+        return 503;
+    case EACCES:
+    case EPERM:
+    case EXDEV: /* a way out of the root: "..", an absolute symlink, one climbing out */
+    case ELOOP: /* more than 40 symlinks, or a /proc magic link */
+    case ENXIO: /* a socket, or a device without its driver */
+    case ENODEV:
+        return 403;
+    default: /* ENOENT, ENOTDIR, ENAMETOOLONG, ... */
+        return 404;
+    }
+}
+
+/* Opens rel beneath the root and fstats it: a descriptor, or -errno. */
+static int open_file(const struct options *opt, const char *rel, struct stat *st)
+{
+    int fd = http_open_beneath(opt->root_fd, opt->root_openat2, rel,
+                               O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0 && fstat(fd, st) < 0) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
 }
 
 /* Whether a decoded path's ".." segments climb above its start (RFC 3986 5.2.4 would clamp
@@ -115,22 +166,6 @@ static int climbs_above_root(const char *path)
         p += n;
     }
     return 0;
-}
-
-static int under_root(const char *real, const char *root)
-{
-    size_t n = strlen(root);
-    if (strncmp(real, root, n) != 0)
-        return 0;
-    return real[n] == 0 || real[n] == '/' || (n == 1 && root[0] == '/');
-}
-
-static void respond_status(struct conn *c, const struct http_request *req, int status)
-{
-    const char *body = status == 403   ? "403 Forbidden\n"
-                       : status == 400 ? "400 Bad Request\n"
-                                       : "404 Not Found\n";
-    http_respond(c, req, status, "text/plain; charset=utf-8", body, strlen(body), NULL);
 }
 
 /*
@@ -158,56 +193,46 @@ static void redirect_to_slash(struct conn *c, const struct http_request *req)
 
 void http_serve_file(struct conn *c, const struct http_request *req)
 {
-    const char *root = c->s->opt->root_real;
-    char rel[PATH_MAX], joined[PATH_MAX * 2], real[PATH_MAX];
-    if (url_decode(req->path, rel, sizeof rel) < 0 || rel[0] != '/' || climbs_above_root(rel)) {
+    const struct options *opt = c->s->opt;
+    char rel[PATH_MAX];
+    static const char index_name[] = "index.html";
+    int dec = url_decode(req->path, rel, sizeof rel - sizeof index_name - 1);
+    if (dec == -2) {
+        http_respond(c, req, 414, "text/plain; charset=utf-8", "414 URI Too Long\n", 17, NULL);
+        return;
+    }
+    if (dec < 0 || rel[0] != '/' || climbs_above_root(rel)) {
         respond_status(c, req, 400);
         return;
     }
-    snprintf(joined, sizeof joined, "%s%s", root, rel);
-    if (!realpath(joined, real)) {
-        respond_status(c, req, errno == EACCES ? 403 : 404);
-        return;
-    }
-    if (!under_root(real, root)) {
-        respond_status(c, req, 403);
-        return;
-    }
+    /* "/dir/" names its index at once: one open, not two. */
+    size_t n = strlen(rel);
+    int dir_asked = rel[n - 1] == '/';
+    if (dir_asked)
+        memcpy(rel + n, index_name, sizeof index_name);
     struct stat st;
-    if (stat(real, &st) == 0 && S_ISDIR(st.st_mode) && req->path.p[req->path.n - 1] != '/') {
+    int fd = open_file(opt, rel, &st);
+    if (fd >= 0 && S_ISDIR(st.st_mode) && !dir_asked) {
+        close(fd);
         redirect_to_slash(c, req);
         return;
     }
-    if (stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
-        /* The index file is a name like any other: a symlink there must not
-         * lead out of the root, so it is resolved and checked in turn. */
-        char index[PATH_MAX + 16];
-        snprintf(index, sizeof index, "%s/index.html", real);
-        if (!realpath(index, real)) {
-            respond_status(c, req, errno == EACCES ? 403 : 404);
-            return;
-        }
-        if (!under_root(real, root)) {
-            respond_status(c, req, 403);
-            return;
-        }
+    if (fd < 0) {
+        respond_status(c, req, open_failure_status(-fd));
+        return;
     }
-    /* O_NONBLOCK: opening a FIFO would otherwise block the loop until a
-     * writer came; it is refused below, after fstat, as any non-regular file. */
-    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        int status = fd < 0 && errno == EACCES ? 403 : 404;
-        if (fd >= 0)
-            close(fd);
-        respond_status(c, req, fd < 0 ? status : 403);
+    if (!S_ISREG(st.st_mode)) { /* a FIFO, socket, device, or an index.html that is not a file */
+        close(fd);
+        respond_status(c, req, 403);
         return;
     }
     struct http_file_answer a;
     http_file_answer(req, &st, &a);
+    /* The type comes from the name asked for (as nginx's does), not from a symlink's target. */
     if (a.status == 304) {
         /* RFC 9110 8.6: a 304's Content-Length, if any, must be what a 200 would say. */
         close(fd);
-        http_respond(c, req, 304, mime_type(real), NULL, (size_t)st.st_size, a.headers);
+        http_respond(c, req, 304, mime_type(rel), NULL, (size_t)st.st_size, a.headers);
         return;
     }
     if (a.status == 412 || a.status == 416) {
@@ -218,7 +243,7 @@ void http_serve_file(struct conn *c, const struct http_request *req)
         return;
     }
     /* Headers now, the body from the file once they are written (see conn_flush). */
-    http_respond(c, req, a.status, mime_type(real), NULL, (size_t)(a.end - a.start), a.headers);
+    http_respond(c, req, a.status, mime_type(rel), NULL, (size_t)(a.end - a.start), a.headers);
     if (req->method == HTTP_HEAD || a.end == a.start) {
         close(fd);
         return;
