@@ -26,6 +26,7 @@
  *    (an epoll entry merely armed with nothing would still report HUP and
  *    ERR, and spin).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -420,6 +421,17 @@ int rx_flush_changes(reactor_t *r, struct rx_pending *failed, int max)
  */
 int rx_rebuild_backend(reactor_t *r)
 {
+    /* Everything that can fail happens before the old set is destroyed: room in
+     * the change list for every registration, then the new kernel object. A
+     * failure leaves the old set in place and r->rebuild as it was, so the
+     * rebuild is tried again before the next wait; it never stops half-way with
+     * registrations that look armed and are in no kernel set. */
+    int used = 0;
+    for (int fd = 0; fd < r->nfds; fd++)
+        used += (r->fds[fd].flags & RX_FD_USED) && !(r->fds[fd].flags & RX_FD_DIRTY);
+    while (r->dirty_cap - r->ndirty < used)
+        if (rx_dirty_grow(r) < 0)
+            return -ENOMEM;
     void *state;
     int rc = r->ops->create(&state);
     if (rc < 0)
@@ -433,8 +445,8 @@ int rx_rebuild_backend(reactor_t *r)
             continue;
         e->kernel = 0;
         e->fast = 0;
-        if ((rc = rx_mark_dirty(r, fd, e)) < 0)
-            return rc;
+        rc = rx_mark_dirty(r, fd, e);
+        assert(rc == 0); /* the room was reserved above */
     }
     return 0;
 }
