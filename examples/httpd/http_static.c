@@ -81,6 +81,7 @@ static int hexval(int c)
 static int url_decode(struct http_str src, char *dst, size_t cap)
 {
     size_t o = 0;
+    dst[0] = 0; /* terminated whatever the outcome */
     for (size_t i = 0; i < src.n; i++) {
         int ch = (unsigned char)src.p[i];
         if (ch == '%') {
@@ -149,21 +150,21 @@ static int open_file(const struct options *opt, const char *rel, struct stat *st
 
 /* Whether a decoded path's ".." segments climb above its start (RFC 3986 5.2.4 would clamp
  * them; nginx, like us, answers such a target 400 instead of guessing what was meant). */
-static int climbs_above_root(const char *path)
+static int climbs_above_root(const char *path, size_t len)
 {
     int depth = 0;
-    for (const char *p = path; *p;) {
-        while (*p == '/')
-            p++;
-        const char *e = strchr(p, '/');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.') {
+    for (size_t i = 0; i < len;) {
+        size_t s = i;
+        while (i < len && path[i] != '/')
+            i++;
+        size_t n = i - s;
+        if (n == 2 && path[s] == '.' && path[s + 1] == '.') {
             if (--depth < 0)
                 return 1;
-        } else if (n && !(n == 1 && p[0] == '.')) {
+        } else if (n && !(n == 1 && path[s] == '.')) {
             depth++;
         }
-        p += n;
+        i++; /* the slash */
     }
     return 0;
 }
@@ -194,19 +195,19 @@ static void redirect_to_slash(struct conn *c, const struct http_request *req)
 void http_serve_file(struct conn *c, const struct http_request *req)
 {
     const struct options *opt = c->s->opt;
-    char rel[PATH_MAX];
+    char rel[PATH_MAX] = {0}; /* zeroed: the analyzers cannot follow url_decode */
     static const char index_name[] = "index.html";
     int dec = url_decode(req->path, rel, sizeof rel - sizeof index_name - 1);
     if (dec == -2) {
         http_respond(c, req, 414, "text/plain; charset=utf-8", "414 URI Too Long\n", 17, NULL);
         return;
     }
-    if (dec < 0 || rel[0] != '/' || climbs_above_root(rel)) {
+    size_t n = dec < 0 ? 0 : strlen(rel);
+    if (dec < 0 || rel[0] != '/' || climbs_above_root(rel, n)) {
         respond_status(c, req, 400);
         return;
     }
     /* "/dir/" names its index at once: one open, not two. */
-    size_t n = strlen(rel);
     int dir_asked = rel[n - 1] == '/';
     if (dir_asked)
         memcpy(rel + n, index_name, sizeof index_name);
