@@ -35,26 +35,13 @@ if(TARGET reactor-httpd)
   foreach(B EPOLL KQUEUE POLL SELECT)
     if(REACTOR_WITH_${B})
       string(TOLOWER ${B} b)
-      add_test(NAME http.server.${b}
-        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_server.py
-                $<TARGET_FILE:reactor-httpd> ${b})
-      set_tests_properties(http.server.${b} PROPERTIES TIMEOUT 180 LABELS "examples;${b}")
-      add_test(NAME http.hostile.${b}
-        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_hostile.py
-                $<TARGET_FILE:reactor-httpd> ${b})
-      set_tests_properties(http.hostile.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
-      add_test(NAME http.nginx.${b}
-        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_nginx.py
-                $<TARGET_FILE:reactor-httpd> ${b})
-      set_tests_properties(http.nginx.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
-      add_test(NAME http.contain.${b}
-        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_contain.py
-                $<TARGET_FILE:reactor-httpd> ${b})
-      set_tests_properties(http.contain.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
-      add_test(NAME http.faults.${b}
-        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_faults.py
-                $<TARGET_FILE:reactor-httpd> ${b})
-      set_tests_properties(http.faults.${b} PROPERTIES TIMEOUT 120 LABELS "examples;${b}")
+      # tests/test_http_NAME.py, each given the server and the backend.
+      foreach(t server hostile nginx contain faults)
+        add_test(NAME http.${t}.${b}
+          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_http_${t}.py
+                  $<TARGET_FILE:reactor-httpd> ${b})
+        set_tests_properties(http.${t}.${b} PROPERTIES TIMEOUT 180 LABELS "examples;${b}")
+      endforeach()
       add_test(NAME http.load.${b}
         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_load.py http
                 $<TARGET_FILE:reactor-httpd> ${b})

@@ -493,17 +493,23 @@ long http_chunked_skip(struct http_chunked *st, const char *p, size_t n)
             break;
         }
         case CH_DATA_CR:
-            if (c != '\r')
-                return -400;
-            st->state = CH_DATA_LF;
-            i++;
-            break;
         case CH_DATA_LF:
-            if (c != '\n')
+        case CH_TR_LF:
+        case CH_END_LF: { /* one fixed byte, then the next state */
+            static const struct {
+                unsigned char want, next;
+            } fixed[] = {
+                [CH_DATA_CR] = {'\r', CH_DATA_LF},
+                [CH_DATA_LF] = {'\n', CH_SIZE},
+                [CH_TR_LF] = {'\n', CH_TRAILER},
+                [CH_END_LF] = {'\n', CH_DONE},
+            };
+            if (c != fixed[st->state].want)
                 return -400;
-            st->state = CH_SIZE;
+            st->state = fixed[st->state].next;
             i++;
             break;
+        }
         case CH_TRAILER:
             st->state = c == '\r' ? CH_END_LF : CH_TR_LINE;
             if (st->state == CH_TR_LINE)
@@ -517,18 +523,6 @@ long http_chunked_skip(struct http_chunked *st, const char *p, size_t n)
                 return -400; /* a bare LF, NUL or other control byte */
             if (++st->trailers > HTTP_MAX_HEAD)
                 return -400;
-            i++;
-            break;
-        case CH_TR_LF:
-            if (c != '\n')
-                return -400;
-            st->state = CH_TRAILER;
-            i++;
-            break;
-        case CH_END_LF:
-            if (c != '\n')
-                return -400;
-            st->state = CH_DONE;
             i++;
             break;
         }
