@@ -18,6 +18,7 @@ set(RX_MAN3_PAGES
     reactor_post
     reactor_queue_work
     reactor_reinit
+    reactor_hook_add
     reactor_strerror)
 set(RX_MAN7_PAGES libreactor)
 

@@ -60,6 +60,7 @@ enum {
     REACTOR_WRITE = 1u << 1,   /* writable, or error pending */
     REACTOR_EDGE = 1u << 2,    /* edge-triggered (epoll EPOLLET, kqueue EV_CLEAR) */
     REACTOR_ONESHOT = 1u << 3, /* reported once, then disarmed until reactor_modify() */
+    REACTOR_WEAK = 1u << 4,    /* does not keep reactor_run() running (libuv uv_unref) */
 };
 /* With READ|WRITE|ONESHOT both ready, kqueue may report only one of them: its
  * filters fire apart, and the first disarms the fd. Other backends report both. */
@@ -89,8 +90,12 @@ REACTOR_API reactor_t *reactor_new(const char *backend);
  * without calling them. Work queued with reactor_queue_work() that has not
  * started is dropped, work that is running is waited for, and no `done`
  * callback runs. Called from inside a callback of the same reactor, the
- * destruction is deferred until the dispatch that called the callback returns.
- * No other thread may call reactor_post() on a reactor being freed.
+ * destruction is deferred until the callback returns, and no other callback
+ * of that iteration runs (neither the rest of its ready fds nor its timers,
+ * signals, posts, completions or hooks), so their data may be freed at once.
+ * From the call on, reactor_post() fails with -ESHUTDOWN; once reactor_free()
+ * has returned the reactor is gone, and any call on it, from any thread, is
+ * undefined: stop other threads' posts before.
  * In a child of fork(2), reactor_free() may be called without reactor_reinit():
  * it then releases the child's copy only; the parent's work is not waited for.
  * NULL is ignored.
@@ -106,7 +111,10 @@ REACTOR_API const char *const *reactor_backends(void);
 /*
  * Returns the backend's own kernel descriptor (the epoll or kqueue fd), which
  * becomes readable when the reactor has ready events, so that the reactor can
- * be nested in another loop; -ENOTSUP for poll and select.
+ * be nested in another loop; -ENOTSUP for poll and select. The number stays
+ * the same for the life of the reactor, across rebuilds of the kernel set and
+ * across reactor_reinit() on epoll; a kqueue is not inherited by fork(2), so
+ * after reactor_reinit() on kqueue ask again.
  */
 REACTOR_API int reactor_backend_fd(const reactor_t *r);
 
@@ -114,7 +122,8 @@ REACTOR_API int reactor_backend_fd(const reactor_t *r);
 
 /*
  * Watches `fd` for `events` (REACTOR_READ and/or REACTOR_WRITE, optionally
- * with REACTOR_EDGE and/or REACTOR_ONESHOT). `cb` may be NULL for callers that
+ * with REACTOR_EDGE, REACTOR_ONESHOT and REACTOR_WEAK: a weak registration
+ * does not keep reactor_run() running). `cb` may be NULL for callers that
  * only use reactor_select(). The registration is made in the kernel at once,
  * so kernel refusals are reported here. Errors:
  *  -EINVAL   fd < 0, no READ/WRITE bit, or unknown bits;
@@ -137,15 +146,15 @@ REACTOR_API int reactor_register(reactor_t *r, int fd, unsigned events, reactor_
  * `events` 0 pauses the registration: nothing is reported for `fd` until a
  * modify with events resumes it, but it stays registered (reactor_get() gives
  * events 0, reactor_count() counts it, reactor_register() fails with -EEXIST,
- * and it keeps reactor_run() running). Pause rather than unregister an fd that
- * stays open: a pause and a resume between two waits cost no kernel call,
- * where unregister reaches the kernel at once. A paused fd must still be
- * unregistered before it is closed.
- * Errors: -EINVAL (as for reactor_register, except that 0 is a pause),
- * -ENOENT for an unknown fd, -ENOTSUP for REACTOR_EDGE on select/poll.
- * If the kernel refuses the deferred change (say the fd was closed without
- * being unregistered), the fd is reported ready for its registered events so
- * that its owner's next read or write sees the error.
+ * and it keeps reactor_run() running unless REACTOR_WEAK is given alone).
+ * REACTOR_WEAK in `events` makes the registration weak, its absence strong
+ * (reactor_get() reports the bit); that change makes no system call. Pause rather than unregister
+ * an fd that stays open: a pause and a resume between two waits cost no kernel call, where
+ * unregister reaches the kernel at once. A paused fd must still be unregistered before it is
+ * closed. Errors: -EINVAL (as for reactor_register, except that 0 is a pause), -ENOENT for an
+ * unknown fd, -ENOTSUP for REACTOR_EDGE on select/poll. If the kernel refuses the deferred change
+ * (say the fd was closed without being unregistered), the fd is reported ready for its registered
+ * events so that its owner's next read or write sees the error.
  */
 REACTOR_API int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data);
 
@@ -165,7 +174,8 @@ REACTOR_API int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb
 REACTOR_API int reactor_unregister(reactor_t *r, int fd);
 
 /*
- * Reads a registration: any of `events`, `cb`, `data` may be NULL.
+ * Reads a registration: any of `events`, `cb`, `data` may be NULL. `events`
+ * are the registered bits, REACTOR_WEAK included.
  * Errors: -EINVAL fd < 0, -ENOENT unknown fd.
  */
 REACTOR_API int reactor_get(const reactor_t *r, int fd, unsigned *events, reactor_cb *cb,
@@ -193,17 +203,19 @@ REACTOR_API int reactor_select(reactor_t *r, int timeout_ms, reactor_event_t *ou
 /*
  * Waits like reactor_select() (shortened to the next timer's deadline) and
  * calls the callbacks of the ready fds, then those of expired timers, caught
- * signals and posted callbacks. Returns how many callbacks ran (0 after a
- * timeout or an interrupting signal), or -EBUSY when called from inside a
- * callback of this reactor.
+ * signals, posted callbacks and completed work; REACTOR_BEFORE_WAIT hooks run
+ * first and REACTOR_AFTER_WAIT hooks last (see reactor_hook_add). Returns how
+ * many callbacks ran, hooks not counted (0 after a timeout or an interrupting
+ * signal), or -EBUSY when called from inside a callback of this reactor.
  */
 REACTOR_API int reactor_run_once(reactor_t *r, int timeout_ms);
 
 /*
  * Runs reactor_run_once() until reactor_stop() is called or nothing is left to
  * wait for: no fd registered, no timer pending, no signal watched, no work in
- * flight, no post queued. Returns 0, or a negative errno on failure (-EBUSY
- * from inside a callback).
+ * flight, no post queued, leaving out weak fds, timers and signals (see
+ * REACTOR_WEAK, reactor_timer_set_weak, reactor_signal_set_weak) and hooks.
+ * Returns 0, or a negative errno on failure (-EBUSY from inside a callback).
  */
 REACTOR_API int reactor_run(reactor_t *r);
 
@@ -242,6 +254,16 @@ REACTOR_API int64_t reactor_timer_add(reactor_t *r, uint64_t after_ms, uint64_t 
  * reaches the top of the heap or at a compaction (see docs/design.md).
  */
 REACTOR_API int reactor_timer_cancel(reactor_t *r, int64_t id);
+
+/*
+ * Makes a pending timer weak (weak != 0) or strong again: a weak timer still
+ * fires while the loop runs, but does not keep reactor_run() running (libuv
+ * uv_unref, libev ev_unref); a repeating timer is the usual case. A new timer
+ * is strong. Returns 0, or -ENOENT for an id that is not pending, or -ENOMEM
+ * the first time a timer is made weak (its bitmap is allocated then). O(1).
+ * Owner thread; allowed in callbacks.
+ */
+REACTOR_API int reactor_timer_set_weak(reactor_t *r, int64_t id, int weak);
 
 /*
  * Returns the loop's cached CLOCK_MONOTONIC time in ms (arbitrary origin).
@@ -294,6 +316,14 @@ REACTOR_API int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb
  */
 REACTOR_API int reactor_signal_remove(reactor_t *r, int signo);
 
+/*
+ * Makes a watched signal weak (weak != 0) or strong again: a weak watch still
+ * runs its callback while the loop runs, but does not keep reactor_run()
+ * running (a SIGINT handler that should not hold a finished program up).
+ * A new watch is strong. Returns 0, or -ENOENT not watched by this reactor.
+ */
+REACTOR_API int reactor_signal_set_weak(reactor_t *r, int signo, int weak);
+
 /* ---- Cross-thread posts ------------------------------------------------- */
 
 /* Runs on the loop thread. */
@@ -302,7 +332,9 @@ typedef void (*reactor_post_cb)(reactor_t *r, void *data);
 /*
  * Queues `fn(r, data)` to run on the loop thread in the next iteration, in
  * FIFO order. Many posts between two iterations cost one wakeup. Thread-safe
- * (may also be called from the loop thread). Errors: -EINVAL fn NULL, -ENOMEM.
+ * (may also be called from the loop thread). Errors: -EINVAL fn NULL, -ENOMEM,
+ * -ESHUTDOWN once reactor_free() was called (while the reactor still exists:
+ * a post that may race with the end of reactor_free() is undefined).
  */
 REACTOR_API int reactor_post(reactor_t *r, reactor_post_cb fn, void *data);
 
@@ -337,6 +369,32 @@ REACTOR_API int reactor_work_cancel(reactor_t *r, int64_t id);
  * Errors: -EINVAL out of range, -EBUSY the pool has already started.
  */
 REACTOR_API int reactor_set_threadpool_size(reactor_t *r, unsigned threads);
+
+/* ---- Hooks ---------------------------------------------------------------- */
+
+/* When a hook runs; a hook may ask for both. */
+enum {
+    REACTOR_BEFORE_WAIT = 1u << 0, /* each iteration, before the wait's timeout is computed */
+    REACTOR_AFTER_WAIT = 1u << 1,  /* each iteration, after all its other callbacks */
+};
+
+/* Called on the loop thread with the one of REACTOR_BEFORE_WAIT / AFTER_WAIT now due. */
+typedef void (*reactor_hook_cb)(reactor_t *r, unsigned when, void *data);
+
+/*
+ * Calls `cb(r, when, data)` in every iteration of reactor_run_once() (and so
+ * of reactor_run()), not of reactor_select(): before the wait (libev prepare,
+ * libuv prepare), where a timer it adds or a post it makes already shortens
+ * this wait, and after every other callback of the iteration (libev check,
+ * libuv check). Hooks run in the order added; one added by a hook runs from
+ * the next phase on, one removed by a hook does not run again. Hooks do not
+ * keep reactor_run() running. Returns an id > 0 (never reused by a reactor),
+ * or -EINVAL (cb NULL, `when` empty or with unknown bits), -ENOMEM.
+ */
+REACTOR_API int64_t reactor_hook_add(reactor_t *r, unsigned when, reactor_hook_cb cb, void *data);
+
+/* Removes a hook; allowed in any callback. Returns 0, or -ENOENT for an unknown id. */
+REACTOR_API int reactor_hook_remove(reactor_t *r, int64_t id);
 
 /* ---- Fork ------------------------------------------------------------------ */
 

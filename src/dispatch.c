@@ -283,6 +283,19 @@ static int rx_dispatch_direct(reactor_t *r, int n)
     return ran;
 }
 
+/* The REACTOR_BEFORE_WAIT hooks; returns 1 if one freed the reactor (then destroyed). */
+static int rx_run_hooks_before(reactor_t *r, int *freed)
+{
+    r->dispatching++; /* as for any callback: no nested wait, a free is deferred */
+    rx_hooks_run(r, REACTOR_BEFORE_WAIT);
+    r->dispatching--;
+    if (!r->free_pending)
+        return 0;
+    rx_destroy(r);
+    *freed = 1;
+    return 1;
+}
+
 /*
  * One iteration. A callback may call reactor_free(): the reactor is then
  * destroyed here, once no callback is running, and *freed tells the caller
@@ -292,6 +305,10 @@ static int rx_run_once(reactor_t *r, int timeout_ms, int *freed)
 {
     if (r->dispatching)
         return -EBUSY;
+    /* Before the timeout is computed, so that a timer or a post a hook makes
+     * shortens this wait. */
+    if (r->hooks.n && rx_run_hooks_before(r, freed))
+        return 0;
     /* The clock is read before the wait only to turn timer deadlines into a
      * timeout; callbacks see the time read after the wait. So a loop with no
      * service pending reads it once per iteration. */
@@ -319,6 +336,8 @@ static int rx_run_once(reactor_t *r, int timeout_ms, int *freed)
     int ran = direct ? rx_dispatch_direct(r, n) : rx_dispatch(r, n);
     if (!rx_services_idle(r))
         ran += rx_services_run(r);
+    if (r->hooks.n && !r->free_pending)
+        rx_hooks_run(r, REACTOR_AFTER_WAIT);
     r->dispatching--;
     if (r->free_pending) {
         rx_destroy(r);
@@ -338,7 +357,7 @@ int reactor_run(reactor_t *r)
     if (r->dispatching)
         return -EBUSY;
     for (;;) {
-        if (r->count == 0 && !rx_services_alive(r))
+        if (r->count == r->nweak && !rx_services_alive(r))
             break;
         int freed = 0;
         /* A stop that came before this iteration: look once, do not block. */

@@ -25,6 +25,7 @@ enum {
     RX_FD_INTERNAL = 1u << 1, /* the reactor's own fd (wakeup, signals): invisible to the API */
     RX_FD_DIRTY = 1u << 2, /* queued in reactor.dirty: kernel state to reconcile before the wait */
     RX_FD_FIRED = 1u << 3, /* a ONESHOT registration that fired: disarmed until modified */
+    RX_FD_WEAK = REACTOR_WEAK, /* does not keep reactor_run() going; never given to a backend */
 };
 
 /*
@@ -62,6 +63,22 @@ struct rx_pending {
     uint32_t gen;
 };
 
+/* A hook (hook.c); id 0 marks one removed while hooks run. */
+struct rx_hook {
+    int64_t id;
+    unsigned when;
+    reactor_hook_cb cb;
+    void *data;
+};
+
+struct rx_hooks {
+    struct rx_hook *v; /* in the order added */
+    int n, cap;
+    int running; /* rx_hooks_run is on the stack: removals only mark */
+    int removed; /* marked entries wait for compaction */
+    int64_t last_id;
+};
+
 struct reactor {
     const struct rx_backend *ops;
     void *state; /* the backend's */
@@ -70,6 +87,7 @@ struct reactor {
     struct rx_fd *fds; /* indexed by fd, grown on demand */
     int nfds;          /* capacity of fds */
     int count;         /* user registrations */
+    int nweak;         /* of which REACTOR_WEAK: reactor_run() ends when count == nweak */
     int ninternal;     /* the reactor's own registrations (wakeup, signals) */
     int noneshot;      /* user registrations with REACTOR_ONESHOT: they need the collecting path */
     uint32_t last_gen; /* generations are never 0 */
@@ -98,6 +116,7 @@ struct reactor {
     struct timespec now;
 
     struct rx_services svc; /* timers, signals, posts, work pool: src/services.h */
+    struct rx_hooks hooks;  /* hook.c; checked once per iteration */
 };
 
 /* fdtable.c */
@@ -134,6 +153,10 @@ static inline uint64_t rx_now_ns(const reactor_t *r)
 
 /* reactor.c */
 void rx_destroy(reactor_t *r); /* reactor_free() once no callback is running */
+
+/* hook.c */
+void rx_hooks_run(reactor_t *r, unsigned when); /* with r->dispatching raised */
+void rx_hooks_free(reactor_t *r);
 
 /* wakeup.c */
 int rx_wakeup_open(reactor_t *r);

@@ -140,6 +140,7 @@ void rx_destroy(reactor_t *r)
     if (r->owner != getpid()) /* a forked child that skipped reactor_reinit() */
         rx_disown_kernel(r);
     rx_services_free(r);
+    rx_hooks_free(r);
     rx_wakeup_close(r);
     r->ops->destroy(r->state);
     free(r->fds);

@@ -34,17 +34,17 @@
 
 static int rx_check_events(const reactor_t *r, unsigned events)
 {
-    if ((events & ~RX_ALL_FLAGS) || !(events & RX_EVENT_MASK))
+    if ((events & ~(RX_ALL_FLAGS | REACTOR_WEAK)) || !(events & RX_EVENT_MASK))
         return -EINVAL;
     if ((events & REACTOR_EDGE) && !(r->ops->features & RX_FEAT_EDGE))
         return -ENOTSUP;
     return 0;
 }
 
-/* A modify may also pause: events 0. */
+/* A modify may also pause: events 0, or REACTOR_WEAK alone. */
 static int rx_check_modify_events(const reactor_t *r, unsigned events)
 {
-    return events == 0 ? 0 : rx_check_events(r, events);
+    return (events & ~REACTOR_WEAK) == 0 ? 0 : rx_check_events(r, events);
 }
 
 /* What the kernel should have armed for a registration: nothing once a ONESHOT fired. */
@@ -127,8 +127,10 @@ static int rx_disarm_paused(reactor_t *r, int fd, struct rx_fd *e)
  * their calls (see reactor_modify). */
 #if defined(__GNUC__)
 #define RX_COLD __attribute__((noinline, cold))
+#define RX_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define RX_COLD
+#define RX_ALWAYS_INLINE inline
 #endif
 
 static RX_COLD int rx_dirty_grow(reactor_t *r)
@@ -187,6 +189,8 @@ static int rx_add(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *da
         r->ninternal++;
     else
         r->count++;
+    if (flags & RX_FD_WEAK)
+        r->nweak++;
     if (events & REACTOR_ONESHOT)
         r->noneshot++;
     return 0;
@@ -211,6 +215,8 @@ static int rx_remove(reactor_t *r, int fd, struct rx_fd *e)
         r->count--;
     if (e->events & REACTOR_ONESHOT)
         r->noneshot--;
+    if (e->flags & RX_FD_WEAK)
+        r->nweak--;
     e->touched = r->batch_seq;
     e->gen = 0; /* events of this registration still in a batch are now stale */
     e->fast = 0;
@@ -235,8 +241,23 @@ static struct rx_fd *rx_user_fd(const reactor_t *r, int fd)
     return (e->flags & (RX_FD_USED | RX_FD_INTERNAL)) == RX_FD_USED ? e : NULL;
 }
 
+/* A weak registration: the weakness travels as a flag (RX_FD_WEAK is REACTOR_WEAK's bit). */
+static RX_COLD int rx_register_weak(reactor_t *r, int fd, unsigned events, reactor_cb cb,
+                                    void *data)
+{
+    if (fd < 0)
+        return -EINVAL;
+    int rc = rx_check_events(r, events);
+    if (rc < 0)
+        return rc;
+    return rx_add(r, fd, events & ~REACTOR_WEAK, cb, data, RX_FD_WEAK);
+}
+
+/* REACTOR_WEAK goes out of line: kept apart, it costs the common path a register. */
 int reactor_register(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data)
 {
+    if (events & REACTOR_WEAK)
+        return rx_register_weak(r, fd, events, cb, data);
     if (fd < 0)
         return -EINVAL;
     int rc = rx_check_events(r, events);
@@ -248,16 +269,14 @@ int reactor_register(reactor_t *r, int fd, unsigned events, reactor_cb cb, void 
 static int rx_modify_after_growing(reactor_t *r, int fd, unsigned events, reactor_cb cb,
                                    void *data);
 
-int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data)
+/*
+ * The modify itself, of user registration `e`, with `events` valid and
+ * without REACTOR_WEAK. Inlined into reactor_modify, the hot path, and into
+ * rx_modify_weak, whose change list has room already.
+ */
+static RX_ALWAYS_INLINE int rx_modify_strong(reactor_t *r, int fd, struct rx_fd *e, unsigned events,
+                                             reactor_cb cb, void *data)
 {
-    if (fd < 0)
-        return -EINVAL;
-    int rc = rx_check_modify_events(r, events);
-    if (rc < 0)
-        return rc;
-    struct rx_fd *e = rx_user_fd(r, fd);
-    if (!e)
-        return -ENOENT;
     if (events != e->events || (e->flags & RX_FD_FIRED)) {
         if (!(e->flags & RX_FD_DIRTY)) {
             /* Growing the change list is a tail call, so that this path calls
@@ -281,6 +300,57 @@ int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *d
      * the careful path. */
     e->fast = rx_fast_tag(e, cb, events); /* e->cb and e->events, in registers */
     return 0;
+}
+
+static int rx_modify_weak(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data);
+
+/*
+ * Weak registrations, and modifies that ask for REACTOR_WEAK, go out of line
+ * (rx_modify_weak), so that the common path costs not one instruction more
+ * for them: RX_FD_WEAK is tested with the bits rx_user_fd tests.
+ */
+int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data)
+{
+    if (events & REACTOR_WEAK)
+        return rx_modify_weak(r, fd, events, cb, data);
+    if (fd < 0)
+        return -EINVAL;
+    int rc = rx_check_modify_events(r, events);
+    if (rc < 0)
+        return rc;
+    if (fd >= r->nfds)
+        return -ENOENT;
+    struct rx_fd *e = &r->fds[fd];
+    if ((e->flags & (RX_FD_USED | RX_FD_INTERNAL | RX_FD_WEAK)) != RX_FD_USED)
+        return rx_modify_weak(r, fd, events, cb, data); /* weak, or -ENOENT */
+    return rx_modify_strong(r, fd, e, events, cb, data);
+}
+
+/*
+ * reactor_modify with REACTOR_WEAK or of a weak registration. REACTOR_WEAK
+ * lives in e->flags, not e->events, so that no backend ever sees it. The
+ * change list is grown first, so that a failure changes nothing (and the
+ * grow path of rx_modify_strong, which goes through reactor_modify again,
+ * is never taken from here).
+ */
+static RX_COLD int rx_modify_weak(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data)
+{
+    if (fd < 0)
+        return -EINVAL;
+    int rc = rx_check_modify_events(r, events);
+    if (rc < 0)
+        return rc;
+    struct rx_fd *e = rx_user_fd(r, fd);
+    if (!e)
+        return -ENOENT;
+    if (!(e->flags & RX_FD_DIRTY) && r->ndirty == r->dirty_cap && (rc = rx_dirty_grow(r)) < 0)
+        return rc;
+    unsigned weak = events & REACTOR_WEAK;
+    if ((e->flags & RX_FD_WEAK) != weak) {
+        e->flags ^= RX_FD_WEAK;
+        r->nweak += weak ? 1 : -1;
+    }
+    return rx_modify_strong(r, fd, e, events & ~REACTOR_WEAK, cb, data);
 }
 
 /* reactor_modify once the change list has room (nothing is changed if it cannot grow). */
@@ -309,7 +379,7 @@ int reactor_get(const reactor_t *r, int fd, unsigned *events, reactor_cb *cb, vo
     if (!e)
         return -ENOENT;
     if (events)
-        *events = e->events;
+        *events = e->events | (e->flags & RX_FD_WEAK);
     if (cb)
         *cb = e->cb;
     if (data)

@@ -54,6 +54,8 @@ struct rx_timers {
     struct rx_timer *timers; /* by slot */
     uint32_t *gen;           /* by slot: generation of its current or next id; 0: retired */
     uint64_t *live;          /* bitmap by slot: armed */
+    uint64_t *weak;          /* bitmap by slot: armed and weak; NULL until the first weak timer */
+    uint32_t nweak;          /* bits set in weak: reactor_run ends when nlive == nweak */
     uint32_t *free;          /* stack of free slots, nfree of them */
     uint32_t nfree;
     uint32_t fresh;             /* slots fresh..nslots-1 are free too */

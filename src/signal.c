@@ -60,6 +60,7 @@ _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2,
 struct rx_sigwatch {
     reactor_signal_cb cb; /* NULL: not watched */
     void *data;
+    int weak; /* reactor_signal_set_weak */
 };
 
 struct rx_sigstate {
@@ -70,6 +71,7 @@ struct rx_sigstate {
     atomic_uint pending[RX_SIG_WORDS];  /* caught, set by the handler */
     unsigned firing[RX_SIG_WORDS];      /* loop only: taken from pending, callback not yet run */
     int nwatched;
+    int nweak; /* of the watched, weak: reactor_run ends when nwatched == nweak */
     struct rx_sigwatch w[RX_SIG_LIMIT];
 };
 
@@ -276,12 +278,30 @@ int reactor_signal_remove(reactor_t *r, int signo)
     s->w[signo].cb = NULL;
     s->w[signo].data = NULL;
     s->nwatched--;
+    if (s->w[signo].weak) {
+        s->w[signo].weak = 0;
+        s->nweak--;
+    }
     return 0;
 }
 
+int reactor_signal_set_weak(reactor_t *r, int signo, int weak)
+{
+    struct rx_sigstate *s = r->svc.sig;
+    if (signo <= 0 || signo >= RX_SIG_LIMIT || !s || !s->w[signo].cb)
+        return -ENOENT;
+    weak = weak != 0;
+    if (s->w[signo].weak != weak) {
+        s->w[signo].weak = weak;
+        s->nweak += weak ? 1 : -1;
+    }
+    return 0;
+}
+
+/* Strong watches only: a weak one fires while the loop runs but does not keep it running. */
 int rx_signals_watched(const reactor_t *r)
 {
-    return r->svc.sig && r->svc.sig->nwatched > 0;
+    return r->svc.sig && r->svc.sig->nwatched > r->svc.sig->nweak;
 }
 
 /* Whether a caught signal waits for its callback (its pipe byte may have been drained already). */

@@ -265,6 +265,13 @@ static int rx_slots_reserve(struct rx_timers *t, uint32_t need)
         return -ENOMEM;
     memset(live + old, 0, (words - old) * sizeof *live);
     t->live = live;
+    if (t->weak) {
+        uint64_t *weak = realloc(t->weak, words * sizeof *weak);
+        if (!weak)
+            return -ENOMEM;
+        memset(weak + old, 0, (words - old) * sizeof *weak);
+        t->weak = weak;
+    }
     t->slots_cap = cap;
     return 0;
 }
@@ -317,8 +324,13 @@ static int rx_slot_alloc(struct rx_timers *t, uint32_t *slot)
 /* An armed timer dies (cancelled, or fired for the last time): its id goes stale. */
 static void rx_slot_kill(struct rx_timers *t, uint32_t slot)
 {
-    t->live[slot / 64] &= ~((uint64_t)1 << (slot % 64));
+    uint64_t bit = (uint64_t)1 << (slot % 64);
+    t->live[slot / 64] &= ~bit;
     t->nlive--;
+    if (t->nweak && (t->weak[slot / 64] & bit)) { /* one test while no timer is weak */
+        t->weak[slot / 64] &= ~bit;
+        t->nweak--;
+    }
     t->gen[slot] = t->gen[slot] == RX_TIMER_GEN_MAX ? RX_TIMER_RETIRED : t->gen[slot] + 1;
 }
 
@@ -475,14 +487,15 @@ void rx_timers_free(reactor_t *r)
     free(t->timers);
     free(t->gen);
     free(t->live);
+    free(t->weak);
     free(t->free);
     rx_timers_init(r);
 }
 
-/* Live timers only: reactor_run returns once every timer is cancelled. */
+/* Live strong timers only: reactor_run returns once every timer is cancelled or weak. */
 int rx_timers_pending(const reactor_t *r)
 {
-    return r->svc.timers.nlive > 0;
+    return r->svc.timers.nlive > r->svc.timers.nweak;
 }
 
 int rx_timers_timeout(reactor_t *r, int timeout_ms)
@@ -597,6 +610,28 @@ int reactor_timer_cancel(reactor_t *r, int64_t id)
     rx_slot_kill(t, slot); /* its heap entry stays, dead, until dropped */
     if (t->len - t->nlive > t->nlive + RX_COMPACT_SLACK)
         rx_timers_compact(t);
+    return 0;
+}
+
+/* The weak bitmap is allocated by the first weak timer, so that the others never pay for it. */
+int reactor_timer_set_weak(reactor_t *r, int64_t id, int weak)
+{
+    struct rx_timers *t = &r->svc.timers;
+    uint32_t slot = rx_timer_lookup(t, id);
+    if (slot == RX_TIMER_NONE)
+        return -ENOENT;
+    if (!t->weak) {
+        if (!weak)
+            return 0;
+        t->weak = calloc(rx_live_words(t->slots_cap), sizeof *t->weak);
+        if (!t->weak)
+            return -ENOMEM;
+    }
+    uint64_t bit = (uint64_t)1 << (slot % 64), *word = &t->weak[slot / 64];
+    if (!(*word & bit) == !weak)
+        return 0;
+    *word ^= bit;
+    t->nweak += weak ? 1u : (uint32_t)-1;
     return 0;
 }
 

@@ -197,9 +197,9 @@ static int expected(const struct state *st, int num)
 
 static unsigned want_rc_events(const struct state *st, unsigned ev, int modify)
 {
-    if (modify && ev == 0) /* a pause */
+    if (modify && (ev & ~(unsigned)REACTOR_WEAK) == 0) /* a pause, weak or not */
         return 0;
-    if ((ev & ~15u) || !(ev & 3u))
+    if ((ev & ~31u) || !(ev & 3u))
         return (unsigned)EINVAL;
     if ((ev & REACTOR_EDGE) && !st->edge_ok)
         return (unsigned)ENOTSUP;
@@ -359,8 +359,8 @@ static void op_select(struct state *st)
 static void op_register(struct state *st, int modify)
 {
     int i, num = pick_num(st, &i);
-    unsigned ev = byte(st) & 0x1f;
-    if (num < 0) { /* the slot is closed: use its old number if nobody took it */
+    unsigned ev = byte(st) & 0x3f; /* 0x20: an unknown bit */
+    if (num < 0) {                 /* the slot is closed: use its old number if nobody took it */
         num = (int)(byte(st) % 2) ? -1 - (int)(byte(st) % 4) : -1;
         EXPECT(modify ? reactor_modify(st->r, num, ev, on_fd, NULL)
                       : reactor_register(st->r, num, ev, on_fd, NULL),

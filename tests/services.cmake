@@ -13,4 +13,4 @@ endif()
 find_package(Threads REQUIRED)
 
 # Named <service>.<backend>; see rx_backend_tests in tests/CMakeLists.txt.
-rx_backend_tests("" services timer timer_early loop_time signal signal_storm post work fork)
+rx_backend_tests("" services timer timer_early loop_time signal signal_storm post work fork weak hooks)

@@ -16,7 +16,7 @@ static void register_rejects_bad_arguments_with_einval(void **state)
     H_EXPECT(reactor_register(r, sv[0], 0, NULL, NULL), -EINVAL);
     H_EXPECT(reactor_register(r, sv[0], REACTOR_ONESHOT, NULL, NULL), -EINVAL);
     H_EXPECT(reactor_register(r, sv[0], REACTOR_EDGE | REACTOR_ONESHOT, NULL, NULL), -EINVAL);
-    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | 0x10u, NULL, NULL), -EINVAL);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | 0x20u, NULL, NULL), -EINVAL);
     H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | 0x80000000u, NULL, NULL), -EINVAL);
     H_EXPECT(reactor_get(r, sv[0], NULL, NULL, NULL), -ENOENT);
     assert_int_equal(reactor_count(r), 0);
