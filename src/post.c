@@ -28,6 +28,10 @@
  * must not race with reactor_post() from another thread: the caller must stop
  * posting first, as for any use of a freed object.
  */
+/* ESHUTDOWN is outside POSIX: macOS shows it only with its own extensions. */
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
+#define _DARWIN_C_SOURCE
+#endif
 #include <errno.h>
 #include <stdlib.h>
 
@@ -50,6 +54,7 @@ int rx_posts_init(reactor_t *r)
     p->head = p->tail = p->spare = NULL;
     atomic_init(&p->nspare, 0);
     atomic_init(&p->queued, 0);
+    atomic_init(&p->closed, 0);
     int rc = pthread_mutex_init(&p->lock, NULL);
     return -rc;
 }
@@ -79,12 +84,19 @@ int reactor_post(reactor_t *r, reactor_post_cb fn, void *data)
     struct rx_posts *p = &r->svc.posts;
     if (!fn)
         return -EINVAL;
+    if (atomic_load_explicit(&p->closed, memory_order_relaxed))
+        return -ESHUTDOWN;
 
     /* With no spare in sight, allocate before locking: one lock per post either way. */
     struct rx_post_node *n = NULL;
     if (atomic_load_explicit(&p->nspare, memory_order_relaxed) == 0 && !(n = malloc(sizeof *n)))
         return -ENOMEM;
     pthread_mutex_lock(&p->lock);
+    if (atomic_load_explicit(&p->closed, memory_order_relaxed)) { /* closed since the peek */
+        pthread_mutex_unlock(&p->lock);
+        free(n);
+        return -ESHUTDOWN;
+    }
     if (!n && (n = p->spare) != NULL) {
         p->spare = n->next;
         rx_posts_add_spare(p, (unsigned)-1);
@@ -113,6 +125,20 @@ int reactor_post(reactor_t *r, reactor_post_cb fn, void *data)
     if (first)
         rx_wakeup(r);
     return 0;
+}
+
+/*
+ * Under the lock, so that a post that took it before has queued its node
+ * (freed unrun with the rest) and one that takes it after sees the flag.
+ * A post racing with the end of reactor_free() is still undefined: the
+ * mutex itself goes.
+ */
+void rx_posts_close(reactor_t *r)
+{
+    struct rx_posts *p = &r->svc.posts;
+    pthread_mutex_lock(&p->lock);
+    atomic_store_explicit(&p->closed, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&p->lock);
 }
 
 int rx_posts_queued(const reactor_t *r)

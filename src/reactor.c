@@ -151,12 +151,33 @@ void rx_destroy(reactor_t *r)
     free(r);
 }
 
+/*
+ * Makes every report of the batch being dispatched stale, so that no other
+ * fd callback of the iteration runs with data its caller may now free: each
+ * slot's generation goes (no tag equals 0) and it is marked touched by this
+ * batch (so the stale reports are not taken for a file we could not delete).
+ * The services stop at r->free_pending. Nothing is added to the dispatch loop.
+ */
+static void rx_drop_batch(reactor_t *r)
+{
+    for (int fd = 0; fd < r->nfds; fd++) {
+        struct rx_fd *e = &r->fds[fd];
+        e->gen = 0;
+        e->fast = 0;
+        e->touched = r->batch_seq;
+    }
+}
+
 void reactor_free(reactor_t *r)
 {
     if (!r)
         return;
+    if (r->free_pending)
+        return; /* a second call from the callback that freed it */
+    rx_posts_close(r);
     if (r->dispatching) { /* a callback is on the stack: the dispatch loop frees it */
         r->free_pending = 1;
+        rx_drop_batch(r);
         return;
     }
     rx_destroy(r);

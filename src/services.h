@@ -83,6 +83,7 @@ struct rx_posts {
     struct rx_post_node *spare; /* nodes that ran, kept for the next posts */
     atomic_uint nspare;         /* written under the lock; a post peeks without it */
     atomic_int queued;          /* 1 while head != NULL; read without the lock */
+    atomic_int closed;          /* reactor_free() was called: posts fail with -ESHUTDOWN */
 };
 
 /* ---- Work pool (src/work.c) ----------------------------------------------- */
@@ -136,6 +137,7 @@ void rx_posts_free(reactor_t *r);
 int rx_posts_run(reactor_t *r);
 int rx_posts_queued(const reactor_t *r);
 int rx_posts_reinit(reactor_t *r);
+void rx_posts_close(reactor_t *r); /* from reactor_free(), before anything is freed */
 
 int rx_work_init(reactor_t *r);
 void rx_work_free(reactor_t *r);

@@ -4,6 +4,10 @@
  * strerror() is not required to be thread-safe and its text varies by libc;
  * a fixed table of the codes this library documents is both.
  */
+/* ESHUTDOWN is outside POSIX: macOS shows it only with its own extensions. */
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
+#define _DARWIN_C_SOURCE
+#endif
 #include <errno.h>
 
 #include "internal.h"
@@ -45,6 +49,8 @@ const char *reactor_strerror(int err)
         return "EAGAIN: resource temporarily unavailable";
     case ENOSYS:
         return "ENOSYS: function not implemented";
+    case ESHUTDOWN:
+        return "ESHUTDOWN: the reactor is being freed";
     default:
         return "unknown error";
     }

@@ -457,21 +457,47 @@ static void free_in_callback(reactor_t *r, int fd, unsigned events, void *data)
     reactor_free(r);
 }
 
+static void count_late_timer(reactor_t *r, int64_t id, void *data)
+{
+    (void)r, (void)id;
+    (*(int *)data)++;
+}
+
+static void count_late_post(reactor_t *r, void *data)
+{
+    (void)r;
+    (*(int *)data)++;
+}
+
+static void count_late_hook(reactor_t *r, unsigned when, void *data)
+{
+    (void)r, (void)when;
+    (*(int *)data)++;
+}
+
+/* After reactor_free in a callback, no other callback of the iteration runs. */
 static void free_in_a_callback_of_run_is_deferred_safely(void **state)
 {
     (void)state;
     reactor_t *r = h_new();
-    int a[2], b[2], calls = 0;
+    int a[2], b[2], c[2], calls = 0, late = 0;
     h_pair(a);
     h_pair(b);
+    h_pair(c);
     H_EXPECT(reactor_register(r, a[0], REACTOR_WRITE, free_in_callback, &calls), 0);
     H_EXPECT(reactor_register(r, b[0], REACTOR_WRITE, free_in_callback, &calls), 0);
+    H_EXPECT(reactor_register(r, c[0], REACTOR_READ | REACTOR_WRITE, free_in_callback, &calls), 0);
+    assert_true(reactor_timer_add(r, 0, 0, count_late_timer, &late) > 0);
+    H_EXPECT(reactor_post(r, count_late_post, &late), 0);
+    assert_true(reactor_hook_add(r, REACTOR_AFTER_WAIT, count_late_hook, &late) > 0);
     H_EXPECT(reactor_run(r), 0); /* returns: the reactor is gone (ASan checks the rest) */
-    assert_true(calls >= 1 && calls <= 2);
+    assert_int_equal(calls, 1);
+    assert_int_equal(late, 0);
     /* Registered fds are never closed by the reactor. */
     assert_true(fcntl(a[0], F_GETFD) >= 0 && fcntl(b[0], F_GETFD) >= 0);
     h_close_pair(a);
     h_close_pair(b);
+    h_close_pair(c);
 }
 
 static void free_in_a_callback_of_run_once_is_deferred_safely(void **state)

@@ -278,8 +278,23 @@ static void free_drops_queued_posts_without_running_them(void **state)
 
 static void free_in_post(reactor_t *r, void *data)
 {
-    (void)data;
+    int *rc = data;
     reactor_free(r);
+    /* Still there until this callback returns, and closed to posts. */
+    if (rc)
+        *rc = reactor_post(r, late_post, NULL);
+}
+
+static void a_post_to_a_reactor_being_freed_fails_with_eshutdown(void **state)
+{
+    (void)state;
+    reactor_t *r = svc_new_reactor();
+    int rc = 0;
+    ran_late = 0;
+    assert_int_equal(reactor_post(r, free_in_post, &rc), 0);
+    assert_int_equal(reactor_run(r), 0);
+    assert_int_equal(rc, -ESHUTDOWN);
+    assert_int_equal(ran_late, 0);
 }
 
 static void freeing_from_a_post_drops_the_posts_after_it(void **state)
@@ -308,6 +323,7 @@ int main(void)
         SVC_TEST(a_select_call_does_not_swallow_a_posts_wakeup),
         SVC_TEST(free_drops_queued_posts_without_running_them),
         SVC_TEST(freeing_from_a_post_drops_the_posts_after_it),
+        SVC_TEST(a_post_to_a_reactor_being_freed_fails_with_eshutdown),
     };
     return cmocka_run_group_tests_name(svc_backend() ? svc_backend() : "default", tests, NULL,
                                        NULL);
