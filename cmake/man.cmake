@@ -15,6 +15,7 @@ set(RX_MAN3_PAGES
     reactor_select
     reactor_timer_add
     reactor_signal_add
+    reactor_child_add
     reactor_post
     reactor_queue_work
     reactor_reinit

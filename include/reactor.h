@@ -203,18 +203,20 @@ REACTOR_API int reactor_select(reactor_t *r, int timeout_ms, reactor_event_t *ou
 /*
  * Waits like reactor_select() (shortened to the next timer's deadline) and
  * calls the callbacks of the ready fds, then those of expired timers, caught
- * signals, posted callbacks and completed work; REACTOR_BEFORE_WAIT hooks run
- * first and REACTOR_AFTER_WAIT hooks last (see reactor_hook_add). Returns how
- * many callbacks ran, hooks not counted (0 after a timeout or an interrupting
- * signal), or -EBUSY when called from inside a callback of this reactor.
+ * signals, exited watched children, posted callbacks and completed work;
+ * REACTOR_BEFORE_WAIT hooks run first and REACTOR_AFTER_WAIT hooks last (see
+ * reactor_hook_add). Returns how many callbacks ran, hooks not counted (0
+ * after a timeout or an interrupting signal), or -EBUSY when called from
+ * inside a callback of this reactor.
  */
 REACTOR_API int reactor_run_once(reactor_t *r, int timeout_ms);
 
 /*
  * Runs reactor_run_once() until reactor_stop() is called or nothing is left to
  * wait for: no fd registered, no timer pending, no signal watched, no work in
- * flight, no post queued, leaving out weak fds, timers and signals (see
- * REACTOR_WEAK, reactor_timer_set_weak, reactor_signal_set_weak) and hooks.
+ * flight, no post queued, no child watched, leaving out weak fds, timers,
+ * signals and children (see REACTOR_WEAK, reactor_timer_set_weak,
+ * reactor_signal_set_weak, reactor_child_set_weak) and hooks.
  * Returns 0, or a negative errno on failure (-EBUSY from inside a callback).
  */
 REACTOR_API int reactor_run(reactor_t *r);
@@ -323,6 +325,55 @@ REACTOR_API int reactor_signal_remove(reactor_t *r, int signo);
  * A new watch is strong. Returns 0, or -ENOENT not watched by this reactor.
  */
 REACTOR_API int reactor_signal_set_weak(reactor_t *r, int signo, int weak);
+
+/* ---- Child processes ---------------------------------------------------- */
+
+/*
+ * Called on the loop thread once the watched child `pid` has exited and the
+ * library has reaped it; `status` is as waitpid(2) gives it (WIFEXITED,
+ * WEXITSTATUS, WIFSIGNALED, WTERMSIG).
+ */
+typedef void (*reactor_child_cb)(reactor_t *r, int pid, int status, void *data);
+
+/*
+ * Watches child process `pid` (a child of this process, not yet reaped).
+ * When it exits, the library reaps that pid alone (waitpid(pid, WNOHANG);
+ * never waitpid(-1), so children nobody watches are left to the program) and
+ * runs `cb` once, in the services phase of an iteration, after the signal
+ * callbacks; the watch is then gone. A child that already exited but was not
+ * reaped is accepted, and reaped in the next iteration. A watch keeps
+ * reactor_run() going unless made weak (reactor_child_set_weak). Linux uses
+ * a pidfd (pidfd_open(2)) as an internal registration; elsewhere, with the
+ * kqueue backend, or where pidfd_open fails with ENOSYS or EPERM, SIGCHLD
+ * through the reactor's signal machinery, which installs the library's
+ * SIGCHLD handler while such a watch exists; a reactor_signal_add(SIGCHLD)
+ * of the program keeps working beside it. If something else reaps the child
+ * first (a waitpid(-1) of the program, SIGCHLD set to SIG_IGN), the watch is
+ * dropped without a callback. Errors: -EINVAL pid <= 0 or cb NULL, -EEXIST
+ * pid already watched by this reactor, -ECHILD pid is not an unreaped child
+ * of this process, -ENOMEM, and the errors of pidfd_open or of registering
+ * the pidfd (-EMFILE, -ERANGE on select) or of reactor_signal_add.
+ * Loop thread only; allowed in callbacks. reactor_free() drops every watch
+ * without reaping; in a forked child, reactor_reinit() drops them too (the
+ * child is not the parent of those pids).
+ */
+REACTOR_API int reactor_child_add(reactor_t *r, int pid, reactor_child_cb cb, void *data);
+
+/*
+ * Stops watching `pid`: its callback will not run, and the library will not
+ * reap it (the program must). Errors: -ENOENT not watched by this reactor
+ * (already reported, never added, or dropped). Loop thread only; allowed in
+ * callbacks.
+ */
+REACTOR_API int reactor_child_remove(reactor_t *r, int pid);
+
+/*
+ * weak != 0: the watch of `pid` no longer keeps reactor_run() going (as
+ * libuv's uv_unref); its callback still runs if the loop is running when the
+ * child exits. weak == 0: it keeps reactor_run() going again (the default).
+ * Errors: -ENOENT not watched by this reactor. Loop thread only.
+ */
+REACTOR_API int reactor_child_set_weak(reactor_t *r, int pid, int weak);
 
 /* ---- Cross-thread posts ------------------------------------------------- */
 

@@ -175,16 +175,17 @@ int rx_services_init(reactor_t *r);
 void rx_services_free(reactor_t *r);
 /*
  * Nothing for any service to do or wait for: no timer in the heap, no signal
- * watched, no post queued, no work completed. Read inline on every iteration
- * so a loop that only watches fds does not pay for the calls into four
- * modules (over a hundred instructions per iteration otherwise).
+ * watched, no child to reap, no post queued, no work completed. Read inline
+ * on every iteration so a loop that only watches fds does not pay for the
+ * calls into five modules (over a hundred instructions per iteration
+ * otherwise).
  */
 static inline int rx_services_idle(reactor_t *r)
 {
-    /* One test of the four ORed, not four branches: in the common case every
+    /* One test of the five ORed, not five branches: in the common case every
      * one of them is read anyway. */
-    return (r->svc.timers.len | (r->svc.sig != NULL) | atomic_load(&r->svc.posts.queued) |
-            (size_t)atomic_load(&r->svc.work.completed)) == 0;
+    return (r->svc.timers.len | (r->svc.sig != NULL) | r->svc.children.due |
+            atomic_load(&r->svc.posts.queued) | (size_t)atomic_load(&r->svc.work.completed)) == 0;
 }
 int rx_services_timeout(reactor_t *r, int timeout_ms); /* shorten to the next deadline */
 int rx_services_run(reactor_t *r);                     /* callbacks run */

@@ -1,13 +1,16 @@
 /*
  * services.h - per-reactor state of the loop services: timers, signals,
- * cross-thread posts and the work pool. Owned by src/timer.c, src/signal.c,
- * src/post.c and src/work.c; the core only calls the rx_services_* hooks
- * declared in internal.h, and src/services.c fans them out to the modules.
+ * child processes, cross-thread posts and the work pool. Owned by
+ * src/timer.c, src/signal.c, src/child.c, src/post.c and src/work.c; the
+ * core only calls the rx_services_* hooks declared in internal.h, and
+ * src/services.c fans them out to the modules.
  *
  * Everything here is embedded in struct reactor (r->svc), so a reactor that
  * never uses a service pays no allocation for it: the timer arrays grow on the
- * first timer, the signal pipe is opened by the first reactor_signal_add() and
- * the pool threads start with the first reactor_queue_work().
+ * first timer, the signal pipe is opened by the first reactor_signal_add() (or
+ * the first child watch on the SIGCHLD path), the child array by the first
+ * reactor_child_add() and the pool threads start with the first
+ * reactor_queue_work().
  */
 #ifndef RX_SERVICES_H
 #define RX_SERVICES_H
@@ -69,6 +72,34 @@ struct rx_timers {
 /* The reactor's part of the signal machinery, allocated by the first reactor_signal_add(). */
 struct rx_sigstate;
 
+/* An internal watcher of a signal (see rx_signal_hook in signal.c). */
+typedef void (*rx_sig_hook_fn)(reactor_t *r);
+
+/* ---- Child processes (src/child.c) ----------------------------------------- */
+
+/* One watched child. */
+struct rx_child {
+    reactor_child_cb cb;
+    void *data;
+    pid_t pid;
+    int pidfd;      /* an internal registration; -1: the SIGCHLD path */
+    uint32_t pass;  /* rx_children.pass when last looked at (see rx_children_run) */
+    uint8_t weak;   /* does not keep reactor_run() going */
+    uint8_t exited; /* pidfd path: the pidfd was readable, reap in the services phase */
+};
+
+struct rx_children {
+    struct rx_child *w; /* unordered; a handful, searched by pid */
+    uint32_t len, cap;
+    uint32_t nstrong;  /* watches that are not weak */
+    uint32_t nsigchld; /* watches on the SIGCHLD path: the hook is set while > 0 */
+    uint32_t pass;
+    /* Something may be reapable: a pidfd was readable, SIGCHLD was caught or
+     * a SIGCHLD-path watch was added. Read by rx_services_idle. */
+    int due;
+    int no_pidfd; /* use the SIGCHLD path: not Linux, kqueue, ENOSYS seen, RX_TEST_NO_PIDFD */
+};
+
 /* ---- Cross-thread posts (src/post.c) -------------------------------------- */
 
 struct rx_post_node {
@@ -112,6 +143,7 @@ struct rx_workpool {
 struct rx_services {
     struct rx_timers timers;
     struct rx_sigstate *sig; /* NULL until the first reactor_signal_add() */
+    struct rx_children children;
     struct rx_posts posts;
     struct rx_workpool work;
 };
@@ -131,6 +163,16 @@ int rx_signals_run(reactor_t *r);
 int rx_signals_watched(const reactor_t *r);
 int rx_signals_caught(const reactor_t *r);
 int rx_signals_reinit(reactor_t *r);
+/* Internal watchers: `fn` runs in the services phase after `signo` was caught. */
+int rx_signal_hook(reactor_t *r, int signo, rx_sig_hook_fn fn);
+void rx_signal_unhook(reactor_t *r, int signo);
+
+void rx_children_init(reactor_t *r);
+void rx_children_free(reactor_t *r);
+int rx_children_run(reactor_t *r);
+int rx_children_watched(const reactor_t *r); /* watches that are not weak */
+int rx_children_due(const reactor_t *r);
+void rx_children_reinit(reactor_t *r);
 
 int rx_posts_init(reactor_t *r);
 void rx_posts_free(reactor_t *r);

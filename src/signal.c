@@ -33,6 +33,15 @@
  *
  * The previous disposition is saved, not chained to: while a reactor watches
  * a signal, a handler the program installed before is not called.
+ *
+ * Internal hooks. Another service of the reactor may watch a signal too (the
+ * child watchers' SIGCHLD, src/child.c) without taking the user's watch of
+ * it: rx_signal_hook sets a per-signal function that the services phase calls
+ * before the user's callback whenever the signal was caught. A hooked signal
+ * is watched (its bit set, its disposition ours) while either the user or
+ * the hook watches it, and each counts as one watcher of the disposition. A
+ * hook does not keep reactor_run() going, and a user's add or remove never
+ * drops a delivery the hook still waits for.
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* pipe2(2) */
@@ -71,8 +80,10 @@ struct rx_sigstate {
     atomic_uint pending[RX_SIG_WORDS];  /* caught, set by the handler */
     unsigned firing[RX_SIG_WORDS];      /* loop only: taken from pending, callback not yet run */
     int nwatched;
-    int nweak; /* of the watched, weak: reactor_run ends when nwatched == nweak */
+    int nweak;   /* of the watched, weak: reactor_run ends when nwatched == nweak */
+    int nhooked; /* internal hooks */
     struct rx_sigwatch w[RX_SIG_LIMIT];
+    rx_sig_hook_fn hook[RX_SIG_LIMIT]; /* internal watchers; NULL: none */
 };
 
 /* ---- Process-wide state ---------------------------------------------------- */
@@ -210,29 +221,14 @@ static int rx_sig_valid(int signo)
            sigaddset(&set, signo) == 0;
 }
 
-int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data)
+/*
+ * Makes `signo` one more watcher of this reactor: the first watcher in the
+ * process installs the handler; the signal's bit is set in `watched`.
+ */
+static int rx_sig_watch(struct rx_sigstate *s, int signo)
 {
-    struct rx_sigstate *s = r->svc.sig;
     unsigned word = (unsigned)signo / 32, bit = 1u << ((unsigned)signo % 32);
     int rc;
-
-    if (!cb || !rx_sig_valid(signo))
-        return -EINVAL;
-    if (s && s->w[signo].cb)
-        return -EEXIST;
-    pthread_once(&rx_sig_once, rx_sig_setup_once);
-    if (rx_sig_once_err)
-        return -rx_sig_once_err;
-    if (!s) {
-        if ((rc = rx_sig_state_open(r)) < 0)
-            return rc;
-        s = r->svc.sig;
-    }
-
-    /* A delivery recorded before an earlier remove is not this watcher's. */
-    atomic_fetch_and(&s->pending[word], ~bit);
-    s->firing[word] &= ~bit;
-
     pthread_mutex_lock(&rx_sig_lock);
     if (rx_sig_disp[signo].watchers == 0) {
         struct sigaction sa;
@@ -252,6 +248,63 @@ int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data
     rx_sig_disp[signo].watchers++;
     atomic_fetch_or(&s->watched[word], bit);
     pthread_mutex_unlock(&rx_sig_lock);
+    return 0;
+}
+
+/*
+ * One watcher fewer; the last in the process restores the disposition.
+ * `last`: nothing else of this reactor watches `signo`, so its bit is cleared.
+ */
+static void rx_sig_unwatch(struct rx_sigstate *s, int signo, int last)
+{
+    unsigned word = (unsigned)signo / 32, bit = 1u << ((unsigned)signo % 32);
+    pthread_mutex_lock(&rx_sig_lock);
+    if (last)
+        atomic_fetch_and(&s->watched[word], ~bit);
+    if (--rx_sig_disp[signo].watchers == 0)
+        sigaction(signo, &rx_sig_disp[signo].old, NULL);
+    pthread_mutex_unlock(&rx_sig_lock);
+}
+
+/* Forgets a delivery of `signo` caught but not dispatched. */
+static void rx_sig_forget(struct rx_sigstate *s, int signo)
+{
+    unsigned word = (unsigned)signo / 32, bit = 1u << ((unsigned)signo % 32);
+    atomic_fetch_and(&s->pending[word], ~bit);
+    s->firing[word] &= ~bit;
+}
+
+/* The process-wide setup and this reactor's state, made by its first watcher of any kind. */
+static int rx_sig_state_get(reactor_t *r, struct rx_sigstate **out)
+{
+    int rc;
+    pthread_once(&rx_sig_once, rx_sig_setup_once);
+    if (rx_sig_once_err)
+        return -rx_sig_once_err;
+    if (!r->svc.sig && (rc = rx_sig_state_open(r)) < 0)
+        return rc;
+    *out = r->svc.sig;
+    return 0;
+}
+
+int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data)
+{
+    struct rx_sigstate *s = r->svc.sig;
+    int rc;
+
+    if (!cb || !rx_sig_valid(signo))
+        return -EINVAL;
+    if (s && s->w[signo].cb)
+        return -EEXIST;
+    if ((rc = rx_sig_state_get(r, &s)) < 0)
+        return rc;
+
+    /* A delivery recorded before an earlier remove is not this watcher's;
+     * one a hook waits for stays (the new watcher may see it too). */
+    if (!s->hook[signo])
+        rx_sig_forget(s, signo);
+    if ((rc = rx_sig_watch(s, signo)) < 0)
+        return rc;
 
     s->w[signo].cb = cb;
     s->w[signo].data = data;
@@ -262,19 +315,15 @@ int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data
 int reactor_signal_remove(reactor_t *r, int signo)
 {
     struct rx_sigstate *s = r->svc.sig;
-    unsigned word = (unsigned)signo / 32, bit = 1u << ((unsigned)signo % 32);
 
     if (signo <= 0 || signo >= RX_SIG_LIMIT || !s || !s->w[signo].cb)
         return -ENOENT;
-    pthread_mutex_lock(&rx_sig_lock);
-    atomic_fetch_and(&s->watched[word], ~bit);
-    if (--rx_sig_disp[signo].watchers == 0)
-        sigaction(signo, &rx_sig_disp[signo].old, NULL);
-    pthread_mutex_unlock(&rx_sig_lock);
+    rx_sig_unwatch(s, signo, !s->hook[signo]);
 
-    /* A delivery already caught but not yet dispatched is dropped with the watcher. */
-    atomic_fetch_and(&s->pending[word], ~bit);
-    s->firing[word] &= ~bit;
+    /* A delivery already caught but not yet dispatched is dropped with the
+     * watcher, unless a hook still waits for it. */
+    if (!s->hook[signo])
+        rx_sig_forget(s, signo);
     s->w[signo].cb = NULL;
     s->w[signo].data = NULL;
     s->nwatched--;
@@ -283,6 +332,39 @@ int reactor_signal_remove(reactor_t *r, int signo)
         s->nweak--;
     }
     return 0;
+}
+
+int rx_signal_hook(reactor_t *r, int signo, rx_sig_hook_fn fn)
+{
+    struct rx_sigstate *s = r->svc.sig;
+    int rc;
+
+    if (!fn || !rx_sig_valid(signo))
+        return -EINVAL;
+    if (s && s->hook[signo])
+        return -EEXIST;
+    if ((rc = rx_sig_state_get(r, &s)) < 0)
+        return rc;
+    if (!s->w[signo].cb)
+        rx_sig_forget(s, signo);
+    if ((rc = rx_sig_watch(s, signo)) < 0)
+        return rc;
+    s->hook[signo] = fn;
+    s->nhooked++;
+    return 0;
+}
+
+void rx_signal_unhook(reactor_t *r, int signo)
+{
+    struct rx_sigstate *s = r->svc.sig;
+
+    if (signo <= 0 || signo >= RX_SIG_LIMIT || !s || !s->hook[signo])
+        return;
+    rx_sig_unwatch(s, signo, !s->w[signo].cb);
+    if (!s->w[signo].cb)
+        rx_sig_forget(s, signo);
+    s->hook[signo] = NULL;
+    s->nhooked--;
 }
 
 int reactor_signal_set_weak(reactor_t *r, int signo, int weak)
@@ -308,7 +390,7 @@ int rx_signals_watched(const reactor_t *r)
 int rx_signals_caught(const reactor_t *r)
 {
     const struct rx_sigstate *s = r->svc.sig;
-    if (!s || s->nwatched == 0)
+    if (!s || s->nwatched + s->nhooked == 0)
         return 0;
     for (int i = 0; i < RX_SIG_WORDS; i++)
         if (s->firing[i] || atomic_load(&s->pending[i]))
@@ -321,7 +403,7 @@ int rx_signals_run(reactor_t *r)
 {
     struct rx_sigstate *s = r->svc.sig;
     int ran = 0;
-    if (!s || s->nwatched == 0)
+    if (!s || s->nwatched + s->nhooked == 0)
         return 0;
     /* Runs once per loop iteration whenever a signal is watched: the common
      * case (nothing caught) must cost a few loads, not a locked exchange per
@@ -342,6 +424,9 @@ int rx_signals_run(reactor_t *r)
             continue;
         /* Cleared before the call; a remove from an earlier callback cleared it too. */
         s->firing[word] &= ~bit;
+        /* Bookkeeping only (no callback runs in it): not counted. */
+        if (s->hook[signo])
+            s->hook[signo](r);
         struct rx_sigwatch w = s->w[signo];
         if (!w.cb)
             continue;
@@ -359,6 +444,8 @@ void rx_signals_free(reactor_t *r)
     for (int signo = 1; signo < RX_SIG_LIMIT; signo++)
         if (s->w[signo].cb)
             reactor_signal_remove(r, signo);
+    for (int signo = 1; signo < RX_SIG_LIMIT; signo++)
+        rx_signal_unhook(r, signo);
 
     pthread_mutex_lock(&rx_sig_lock);
     _Atomic(struct rx_sigstate *) *link = &rx_sig_head;
