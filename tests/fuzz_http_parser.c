@@ -57,8 +57,8 @@ static void check_request(const char *buf, size_t len, long rc, const struct htt
         check_str(req->headers[i].name, buf, rc);
         check_str(req->headers[i].value, buf, rc);
     }
-    check(http_parse_request(buf, (size_t)rc, &again) == rc);
-    check(http_parse_request(buf, (size_t)rc - 1, &again) == 0);
+    check(http_parse_request(buf, (size_t)rc, HTTP_MAX_BODY, &again) == rc);
+    check(http_parse_request(buf, (size_t)rc - 1, HTTP_MAX_BODY, &again) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 0;
     for (int n = 0; n < 64 && off < size; n++) {
         struct http_request req;
-        long rc = http_parse_request(buf + off, size - off, &req);
+        long rc = http_parse_request(buf + off, size - off, HTTP_MAX_BODY, &req);
         if (rc == 0) {
             check(req.need == 0 || req.need > size - off);
             check(req.need <= 2 * 8 + HTTP_MAX_HEAD + (size_t)HTTP_MAX_BODY);
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (req.chunked) {
             /* The body, in two pieces split at an input-chosen point: it stops short only
              * at its end, and a second piece is taken only if the first did not end it. */
-            struct http_chunked st = {0};
+            struct http_chunked st = {.max = HTTP_MAX_BODY};
             size_t rest = size - off, cut = rest ? (unsigned char)buf[off] % (rest + 1) : 0;
             long k = http_chunked_skip(&st, buf + off, cut);
             if (k >= 0) {

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@ static char big[HTTP_MAX_HEAD * 2];
 
 static long parse(const char *s)
 {
-    return http_parse_request(s, strlen(s), &req);
+    return http_parse_request(s, strlen(s), HTTP_MAX_BODY, &req);
 }
 
 static void assert_str(struct http_str s, const char *want)
@@ -35,7 +36,7 @@ static void assert_refused(const char *s, long status)
     if (rc != -status)
         fail_msg("%.60s...: got %ld, want %ld", s, rc, -status);
     for (size_t i = 0; i < strlen(s); i++) {
-        rc = http_parse_request(s, i, &req);
+        rc = http_parse_request(s, i, HTTP_MAX_BODY, &req);
         if (rc != 0 && rc != -status)
             fail_msg("prefix of %zu bytes of %.40s...: got %ld", i, s, rc);
     }
@@ -147,9 +148,9 @@ static void every_prefix_needs_more_bytes(void **state)
     const char *s = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
     size_t n = strlen(s);
     for (size_t i = 0; i < n; i++)
-        if (http_parse_request(s, i, &req) != 0)
+        if (http_parse_request(s, i, HTTP_MAX_BODY, &req) != 0)
             fail_msg("prefix of %zu bytes did not ask for more", i);
-    assert_int_equal(http_parse_request(s, n, &req), (long)n);
+    assert_int_equal(http_parse_request(s, n, HTTP_MAX_BODY, &req), (long)n);
     assert_str(req.body, "hello");
 }
 
@@ -178,14 +179,14 @@ static void pipelined_requests_parse_one_after_another(void **state)
     size_t off = 0, len = strlen(s);
     const char *paths[] = {"/1", "/2", "/3"};
     for (int i = 0; i < 3; i++) {
-        long n = http_parse_request(s + off, len - off, &req);
+        long n = http_parse_request(s + off, len - off, HTTP_MAX_BODY, &req);
         assert_true(n > 0);
         assert_str(req.path, paths[i]);
         off += (size_t)n;
     }
     assert_int_equal(req.method, HTTP_HEAD);
     assert_false(req.keep_alive);
-    assert_int_equal(http_parse_request(s + off, len - off, &req), 0);
+    assert_int_equal(http_parse_request(s + off, len - off, HTTP_MAX_BODY, &req), 0);
     assert_string_equal(s + off, "GET /4 HTTP/1.1\r\nHo");
 }
 
@@ -258,7 +259,7 @@ static void malformed_headers_are_400(void **state)
                    "b\r\n\r\n",
                    400);
     static const char nul[] = "GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n";
-    assert_int_equal(http_parse_request(nul, sizeof nul - 1, &req), -400);
+    assert_int_equal(http_parse_request(nul, sizeof nul - 1, HTTP_MAX_BODY, &req), -400);
 }
 
 static void host_rules_are_400(void **state)
@@ -336,7 +337,7 @@ static void a_chunked_request_gives_its_head_and_leaves_the_body_to_the_skipper(
 /* Feeds s to a fresh skipper in pieces of `step` bytes; returns the total consumed or -status. */
 static long skip_in_steps(const char *s, size_t step, int *done)
 {
-    struct http_chunked st = {0};
+    struct http_chunked st = {.max = HTTP_MAX_BODY};
     size_t off = 0, n = strlen(s);
     while (off < n && !http_chunked_done(&st)) {
         size_t k = n - off < step ? n - off : step;
@@ -398,7 +399,7 @@ static void bad_chunked_bodies_are_refused(void **state)
             fail_msg("%s: got %ld, want %ld", bad[i].s, rc, -bad[i].status);
     }
     /* Many chunks that add up to more than the limit. */
-    struct http_chunked st = {0};
+    struct http_chunked st = {.max = HTTP_MAX_BODY};
     char chunk[64];
     long total = 0, rc = 0;
     snprintf(chunk, sizeof chunk, "%x\r\n", 60000);
@@ -439,6 +440,76 @@ static void bodies_over_the_limit_are_413(void **state)
     assert_int_equal(req.need, strlen(s) + HTTP_MAX_BODY);
 }
 
+/* The caller's limit, not the default: reactor-httpd's --max-body. */
+static long parse_limited(const char *s, size_t max_body)
+{
+    return http_parse_request(s, strlen(s), max_body, &req);
+}
+
+static long skip_limited(const char *s, uint64_t max)
+{
+    struct http_chunked st = {.max = max};
+    long rc = http_chunked_skip(&st, s, strlen(s));
+    return rc < 0 || http_chunked_done(&st) ? rc : 0;
+}
+
+static void the_callers_body_limit_is_kept_at_its_boundary(void **state)
+{
+    (void)state;
+    static char s[2048], data[1001];
+    const char *head = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n";
+    memset(data, 'd', 1000);
+    snprintf(s, sizeof s, "%s%s", head, data);
+    assert_int_equal(parse_limited(s, 1000), (long)strlen(s));
+    assert_int_equal(req.body.n, 1000);
+    assert_int_equal(parse_limited(head, 1000), 0);
+    assert_int_equal(req.need, strlen(head) + 1000);
+    assert_int_equal(parse_limited(head, 999), -413);
+    assert_int_equal(
+        parse_limited("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1001\r\n\r\n", 1000), -413);
+
+    /* 0: no body at all, though an empty one is no body. */
+    assert_int_equal(parse_limited("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n", 0),
+                     -413);
+    assert_true(parse_limited("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", 0) > 0);
+    assert_true(parse_limited("POST / HTTP/1.1\r\nHost: h\r\n\r\n", 0) > 0);
+    assert_int_equal(skip_limited("0\r\n\r\n", 0), 5);
+    assert_int_equal(skip_limited("1\r\n", 0), -413);
+    struct http_chunked zeroed = {0}; /* a caller that forgot the limit lets nothing through */
+    assert_int_equal(http_chunked_skip(&zeroed, "1\r\n", 3), -413);
+
+    /* Chunked: one chunk at the limit, one over it, and chunks adding up to one byte over. */
+    snprintf(s, sizeof s, "3e8\r\n%s\r\n0\r\n\r\n", data);
+    assert_int_equal(skip_limited(s, 1000), (long)strlen(s));
+    assert_int_equal(skip_limited(s, 999), -413);
+    assert_int_equal(skip_limited("3e9\r\n", 1000), -413);
+    snprintf(s, sizeof s, "3e8\r\n%s\r\n1\r\n", data);
+    assert_int_equal(skip_limited(s, 1000), -413);
+    snprintf(s, sizeof s, "1f4\r\n%.500s\r\n1f4\r\n%.500s\r\n0\r\n\r\n", data, data);
+    assert_int_equal(skip_limited(s, 1000), (long)strlen(s));
+    snprintf(s, sizeof s, "1f4\r\n%.500s\r\n1f5\r\n", data);
+    assert_int_equal(skip_limited(s, 1000), -413);
+}
+
+static void body_limits_above_the_largest_count_as_it(void **state)
+{
+    (void)state;
+    const char *at = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1073741824\r\n\r\n";
+    const char *over = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1073741825\r\n\r\n";
+    assert_int_equal(parse_limited(at, HTTP_MAX_BODY_LIMIT), 0);
+    assert_int_equal(req.need, strlen(at) + (size_t)HTTP_MAX_BODY_LIMIT);
+    assert_int_equal(parse_limited(over, HTTP_MAX_BODY_LIMIT), -413);
+    assert_int_equal(parse_limited(over, (size_t)-1), -413);
+    assert_int_equal(
+        parse_limited(
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            (size_t)-1),
+        -413);
+    assert_int_equal(skip_limited("40000000\r\n", HTTP_MAX_BODY_LIMIT), 0);
+    assert_int_equal(skip_limited("40000001\r\n", UINT64_MAX), -413);
+    assert_int_equal(skip_limited("FFFFFFFFFFFFFFFFFFFFFFFF\r\n", UINT64_MAX), -413);
+}
+
 /* Fills big with a request whose request-line is `line_len` bytes before its CRLF. */
 static size_t request_with_line(size_t line_len)
 {
@@ -452,12 +523,12 @@ static void request_lines_over_the_limit_are_414(void **state)
 {
     (void)state;
     size_t n = request_with_line(HTTP_MAX_REQUEST_LINE - 1); /* with its CR: exactly the limit */
-    assert_int_equal(http_parse_request(big, n, &req), (long)n);
+    assert_int_equal(http_parse_request(big, n, HTTP_MAX_BODY, &req), (long)n);
     n = request_with_line(HTTP_MAX_REQUEST_LINE);
-    assert_int_equal(http_parse_request(big, n, &req), -414);
+    assert_int_equal(http_parse_request(big, n, HTTP_MAX_BODY, &req), -414);
     /* Refused as soon as the line is too long, without waiting for its end. */
-    assert_int_equal(http_parse_request(big, HTTP_MAX_REQUEST_LINE, &req), 0);
-    assert_int_equal(http_parse_request(big, HTTP_MAX_REQUEST_LINE + 1, &req), -414);
+    assert_int_equal(http_parse_request(big, HTTP_MAX_REQUEST_LINE, HTTP_MAX_BODY, &req), 0);
+    assert_int_equal(http_parse_request(big, HTTP_MAX_REQUEST_LINE + 1, HTTP_MAX_BODY, &req), -414);
 }
 
 /* Fills big with a request whose head (through the blank line) is `head_len` bytes. */
@@ -475,13 +546,13 @@ static void heads_over_the_limit_are_431(void **state)
 {
     (void)state;
     size_t n = request_with_head(HTTP_MAX_HEAD);
-    assert_int_equal(http_parse_request(big, n, &req), (long)n);
+    assert_int_equal(http_parse_request(big, n, HTTP_MAX_BODY, &req), (long)n);
     n = request_with_head(HTTP_MAX_HEAD + 1);
-    assert_int_equal(http_parse_request(big, n, &req), -431);
+    assert_int_equal(http_parse_request(big, n, HTTP_MAX_BODY, &req), -431);
     /* Refused without waiting for the end of the line. */
     n = request_with_head(HTTP_MAX_HEAD + 100);
     assert_true(n > HTTP_MAX_HEAD + 10);
-    assert_int_equal(http_parse_request(big, HTTP_MAX_HEAD + 10, &req), -431);
+    assert_int_equal(http_parse_request(big, HTTP_MAX_HEAD + 10, HTTP_MAX_BODY, &req), -431);
 }
 
 static void more_than_max_headers_is_431(void **state)
@@ -556,6 +627,8 @@ int main(void)
         cmocka_unit_test(bad_chunked_bodies_are_refused),
         cmocka_unit_test(other_transfer_codings_are_501),
         cmocka_unit_test(bodies_over_the_limit_are_413),
+        cmocka_unit_test(the_callers_body_limit_is_kept_at_its_boundary),
+        cmocka_unit_test(body_limits_above_the_largest_count_as_it),
         cmocka_unit_test(request_lines_over_the_limit_are_414),
         cmocka_unit_test(heads_over_the_limit_are_431),
         cmocka_unit_test(more_than_max_headers_is_431),

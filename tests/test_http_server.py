@@ -7,7 +7,7 @@ Starts the server on a free loopback port (read from its first line) and
 checks every byte of its answers: the routes, HEAD, keep-alive, pipelining,
 each error status, misbehaving clients (half-close, reset, garbage, never
 reading, slow headers), the slow-handler experiment of the origin documents,
-static files and escapes from the root, limits (max-conns, EMFILE), threads,
+static files and escapes from the root, limits (max-conns, max-body, EMFILE), threads,
 IPv6, the access log, ab load, and the graceful stop on SIGTERM. Every wait
 is bounded; only the servers started here are signalled, by their PID.
 """
@@ -704,6 +704,108 @@ def test_bodies():
     srv.stop("body server")
 
 
+def test_max_body():
+    """--max-body N: a body of N bytes is taken (and skipped, since no route reads one) and
+    one of N + 1 is 413, framed by Content-Length or chunked; 0 refuses any body; a value
+    that is not a number in 0..1 GiB stops the server at start, saying which option."""
+    def answer_of(srv, data, n=1):
+        try:
+            answers, closed = exchange(srv, data, n)
+            return answers, closed
+        except (EOFError, OSError) as e:
+            return [(repr(e), [], b"")] * n, False
+
+    def chunks(*sizes):
+        return b"".join(b"%x\r\n" % k + b"c" * k + b"\r\n" for k in sizes) + b"0\r\n\r\n"
+
+    head = b"HTTP/1.1\r\nHost: t\r\n"
+    te = b"Transfer-Encoding: chunked\r\n\r\n"
+    last = get("/", b"Connection: close\r\n")
+    srv = Server("--max-body", "1000", "--quiet")
+    taken = [
+        ("Content-Length 1000", b"GET / " + head + b"Content-Length: 1000\r\n\r\n" + b"x" * 1000),
+        ("chunked 999 + 1", b"GET / " + head + te + chunks(999, 1)),
+        ("chunked 1000", b"GET / " + head + te + chunks(1000)),
+    ]
+    for what, data in taken:
+        answers, _ = answer_of(srv, data + last, 2)
+        check(f"--max-body 1000: a GET with a body of {what} is answered 200", answers[0][2] == HELLO,
+              answers[0][:2])
+        check(f"--max-body 1000: ... and the request after its body too", answers[1][2] == HELLO,
+              answers[1][:2])
+    answers, _ = answer_of(srv, b"POST / " + head + b"Content-Length: 1000\r\n\r\n" + b"x" * 1000 + last, 2)
+    check("--max-body 1000: a POST of 1000 bytes is 405, not 413",
+          answers[0][0] == "HTTP/1.1 405 Method Not Allowed" and answers[1][2] == HELLO, answers[0][:2])
+    refused = [
+        ("Content-Length 1001", b"POST / " + head + b"Content-Length: 1001\r\n\r\n"),
+        ("Content-Length 1001 on a GET", b"GET / " + head + b"Content-Length: 1001\r\n\r\n"),
+        ("chunked 1000 + 1", b"POST / " + head + te + b"3e8\r\n" + b"c" * 1000 + b"\r\n1\r\n"),
+        ("chunked 1001 in one chunk", b"POST / " + head + te + b"3e9\r\n"),
+        ("chunked 1 + 1000", b"GET / " + head + te + b"1\r\nc\r\n3e8\r\n"),
+    ]
+    for what, data in refused:
+        answers, closed = answer_of(srv, data)
+        check_answer(f"--max-body 1000: {what} is 413", answers[0], 413, TEXT, error_body(413),
+                     connection="close")
+        check(f"--max-body 1000: {what}: then close", closed)
+    srv.stop("--max-body 1000 server")
+
+    srv = Server("--max-body", "0", "--quiet")
+    for what, data in [("Content-Length 0", b"GET / " + head + b"Content-Length: 0\r\n\r\n"),
+                       ("an empty chunked body", b"GET / " + head + te + b"0\r\n\r\n")]:
+        answers, _ = answer_of(srv, data + last, 2)
+        check(f"--max-body 0: {what} is answered, the request after it too",
+              answers[0][2] == HELLO and answers[1][2] == HELLO, answers[0][:2])
+    for what, data in [("Content-Length 1", b"POST / " + head + b"Content-Length: 1\r\n\r\n"),
+                       ("a chunk of 1", b"POST / " + head + te + b"1\r\n")]:
+        answers, closed = answer_of(srv, data)
+        check(f"--max-body 0: {what} is 413, then close",
+              answers[0][0] == "HTTP/1.1 413 Content Too Large" and closed, answers[0][:2])
+    srv.stop("--max-body 0 server")
+
+    # The top of the range: the answer comes once the head is in, the body is not awaited.
+    srv = Server("--max-body", "1073741824", "--quiet")
+    for n, status in ((1 << 30, "405 Method Not Allowed"), ((1 << 30) + 1, "413 Content Too Large")):
+        s = srv.conn()
+        s.sendall(b"POST / " + head + b"Content-Length: %d\r\n\r\n" % n)
+        try:
+            a = Reader(s).response()
+        except (EOFError, OSError) as e:
+            a = (repr(e), [], b"")
+        check(f"--max-body 1073741824: Content-Length {n} is {status[:3]}", a[0] == "HTTP/1.1 " + status, a[:2])
+        s.close()
+    srv.stop("--max-body 1 GiB server")
+
+    # Without the option: the default stays 1 MiB.
+    srv = Server("--quiet")
+    for n, status in ((1 << 20, 405), ((1 << 20) + 1, 413)):
+        s = srv.conn()
+        s.sendall(b"POST / " + head + b"Content-Length: %d\r\n\r\n" % n)
+        try:
+            a = Reader(s).response()
+        except (EOFError, OSError) as e:
+            a = (repr(e), [], b"")
+        check(f"no --max-body: Content-Length {n} is {status}", a[0].startswith(f"HTTP/1.1 {status} "), a[:2])
+        s.close()
+    srv.stop("default --max-body server")
+
+    p = subprocess.run([h.BIN, "--help"], capture_output=True, timeout=5)
+    check("--help names --max-body", p.returncode == 0 and b"--max-body BYTES" in p.stdout, p.stdout[-400:])
+    for bad in ("-1", "abc", "1073741825", "99999999999999999999", "", "10k", "1e3"):
+        args = [h.BIN, "--backend", h.BACKEND, "--port", "0", *h.as_root([]), "--max-body", bad]
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        h.started.append(p)
+        try:
+            _, err = p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        err = err.decode(errors="replace")
+        check(f"--max-body {bad!r}: refused at start, exit status 2, saying why",
+              p.returncode == 2 and f"--max-body {bad}: not a number in 0..1073741824" in err,
+              (p.returncode, err[:300]))
+
+
 def test_timeouts():
     srv = Server("--header-timeout-ms", "400", "--idle-timeout-ms", "400")
     t = time.monotonic()
@@ -1032,6 +1134,7 @@ def main():
         test_sleep_jobs()
         test_timeouts()
         test_bodies()
+        test_max_body()
         test_timeouts_apart()
         test_max_conns()
         test_emfile()

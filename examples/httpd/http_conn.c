@@ -425,7 +425,8 @@ static int answer_batch(struct conn *c)
            c->out_len - c->out_off < OUT_HIGH_WATER) {
         struct http_request req;
         int unsure = 0; /* whether a body will follow is the client's choice now */
-        long n = http_parse_request(c->in + off, c->in_len - off, &req);
+        long n =
+            http_parse_request(c->in + off, c->in_len - off, (size_t)c->s->opt->max_body, &req);
         if (n == 0 && req.need) {
             /* The head is in and only body bytes are missing. No route reads a
              * body, so it is answered now and the rest of its body is dropped
@@ -435,7 +436,7 @@ static int answer_batch(struct conn *c)
         }
         if (n > 0 && req.chunked) {
             /* Likewise a chunked body: what is here is skipped now, the rest as it comes. */
-            c->chunk = (struct http_chunked){0};
+            c->chunk = (struct http_chunked){.max = (uint64_t)c->s->opt->max_body};
             long k = http_chunked_skip(&c->chunk, c->in + off + n, c->in_len - off - (size_t)n);
             n = k < 0 ? k : n + k;
             c->chunking = k >= 0 && !http_chunked_done(&c->chunk);

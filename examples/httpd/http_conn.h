@@ -28,6 +28,7 @@ struct options {
     int port, threads, quiet, access_log, max_conns, allow_root;
     int demo;     /* --demo: the /json and /sleep routes */
     int max_jobs; /* --max-jobs: /sleep jobs queued or running per thread */
+    int max_body; /* --max-body: bytes; at most 1 GiB, so a body's rest fits conn's discard */
     int header_timeout_ms, idle_timeout_ms, send_timeout_ms, drain_timeout_ms;
     int root_fd;      /* --root's directory, opened once at start; -1 without --root */
     int root_openat2; /* names are resolved with openat2 (else by http_resolve.c's walk) */

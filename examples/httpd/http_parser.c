@@ -304,29 +304,29 @@ static long check_transfer_encoding(const struct http_request *req)
 }
 
 /* Content-Length: digits only; repeats must agree. Returns the length or -status. */
-static long body_length(const struct http_request *req)
+static long body_length(const struct http_request *req, uint64_t max)
 {
-    long len = -1;
+    int64_t len = -1;
     for (int i = 0; i < req->nheaders; i++) {
         if (!IEQ(req->headers[i].name, "content-length"))
             continue;
         struct http_str v = req->headers[i].value;
         if (v.n == 0)
             return -400;
-        long n = 0;
+        int64_t n = 0;
         for (size_t k = 0; k < v.n; k++) {
             if (v.p[k] < '0' || v.p[k] > '9')
                 return -400;
-            if (n <= HTTP_MAX_BODY) /* saturate above the limit: no overflow */
+            if ((uint64_t)n <= max) /* saturate above the limit: no overflow */
                 n = n * 10 + (v.p[k] - '0');
         }
         if (len >= 0 && n != len)
             return -400; /* conflicting lengths: a smuggling vector */
         len = n;
     }
-    if (len > HTTP_MAX_BODY)
+    if (len > (int64_t)max)
         return -413;
-    return len < 0 ? 0 : len;
+    return len < 0 ? 0 : (long)len;
 }
 
 /* Skips up to MAX_EMPTY_LINES CRLFs; returns where the request-line starts, or -400. */
@@ -341,7 +341,13 @@ static long skip_empty_lines(const char *buf, size_t len)
     return (long)i;
 }
 
-long http_parse_request(const char *buf, size_t len, struct http_request *req)
+/* What the saturating digit loops can take without overflow. */
+static uint64_t clamp_limit(uint64_t max)
+{
+    return max < (uint64_t)HTTP_MAX_BODY_LIMIT ? max : (uint64_t)HTTP_MAX_BODY_LIMIT;
+}
+
+long http_parse_request(const char *buf, size_t len, size_t max_body, struct http_request *req)
 {
     /* Not memset: the header array is most of the struct, and only its first
      * nheaders entries are ever read. */
@@ -399,7 +405,7 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
         req->chunked = 1;
         return (long)pos;
     }
-    long blen = body_length(req);
+    long blen = body_length(req, clamp_limit(max_body));
     if (blen < 0)
         return blen;
     if (len - pos < (size_t)blen) {
@@ -443,6 +449,7 @@ static int hex_value(unsigned char c)
 
 long http_chunked_skip(struct http_chunked *st, const char *p, size_t n)
 {
+    uint64_t max = clamp_limit(st->max);
     size_t i = 0;
     while (i < n && st->state != CH_DONE) {
         unsigned char c = (unsigned char)p[i];
@@ -451,7 +458,7 @@ long http_chunked_skip(struct http_chunked *st, const char *p, size_t n)
             int d = hex_value(c);
             if (d >= 0) {
                 /* Saturating: a size over the limit is 413 whatever its digits. */
-                if (st->left <= (uint64_t)HTTP_MAX_BODY)
+                if (st->left <= max)
                     st->left = st->left * 16 + (uint64_t)d;
                 st->digits++;
             } else if (st->digits == 0) {
@@ -478,7 +485,7 @@ long http_chunked_skip(struct http_chunked *st, const char *p, size_t n)
             if (c != '\n')
                 return -400;
             i++;
-            if (st->left > (uint64_t)HTTP_MAX_BODY - st->total)
+            if (st->total > max || st->left > max - st->total) /* max may have shrunk */
                 return -413;
             st->total += st->left;
             st->state = st->left ? CH_DATA : CH_TRAILER;

@@ -35,10 +35,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_MAX_HEADERS 100       /* more is 431 (proxies add headers) */
-#define HTTP_MAX_REQUEST_LINE 8192 /* longer is 414 */
-#define HTTP_MAX_HEAD 16384        /* request-line + headers + blank line; longer is 431 */
-#define HTTP_MAX_BODY (1L << 20)   /* a longer Content-Length is 413 */
+#define HTTP_MAX_HEADERS 100           /* more is 431 (proxies add headers) */
+#define HTTP_MAX_REQUEST_LINE 8192     /* longer is 414 */
+#define HTTP_MAX_HEAD 16384            /* request-line + headers + blank line; longer is 431 */
+#define HTTP_MAX_BODY (1L << 20)       /* the default body limit (reactor-httpd's --max-body) */
+#define HTTP_MAX_BODY_LIMIT (1L << 30) /* larger limits count as this: sums cannot overflow */
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_OPTIONS };
 
@@ -77,18 +78,24 @@ struct http_request {
  * used (> 0, including any empty lines before it) and fills *req; 0 if more
  * bytes are needed; or -STATUS (-400, -411, -413, -414, -431, -501, -505) when
  * the request cannot be served: the caller answers STATUS and closes, since
- * where the next request would start is unknown.
+ * where the next request would start is unknown. A Content-Length over
+ * max_body is 413 (a max_body over HTTP_MAX_BODY_LIMIT counts as that).
  */
-long http_parse_request(const char *buf, size_t len, struct http_request *req);
+long http_parse_request(const char *buf, size_t len, size_t max_body, struct http_request *req);
 
-/* Where a chunked body's decoding is (RFC 9112 7.1); zero-initialise to start. */
+/*
+ * Where a chunked body's decoding is (RFC 9112 7.1). To start, zero it all
+ * but `max`: left at zero too, any chunk data is refused rather than let
+ * through unbounded by a caller that forgot it.
+ */
 struct http_chunked {
+    uint64_t max; /* the body limit, as http_parse_request's max_body */
     unsigned state;
     unsigned digits; /* of the chunk size so far */
     uint32_t line;   /* bytes of the current extension or trailer line */
     uint32_t trailers;
     uint64_t left;  /* of the current chunk's data (its size while reading it) */
-    uint64_t total; /* of all chunks' data: at most HTTP_MAX_BODY */
+    uint64_t total; /* of all chunks' data: at most `max` */
 };
 
 /*
@@ -96,7 +103,7 @@ struct http_chunked {
  * Returns how many it consumed: all n, or fewer only when the body (last
  * chunk, trailers, blank line) ended, what follows being the next request;
  * or -400 for bad framing (a bare LF, a non-hex size, data longer than its
- * size, a control byte) and -413 for a chunk or a body over HTTP_MAX_BODY.
+ * size, a control byte) and -413 for a chunk or a body over st->max.
  * Extensions and trailers are checked for their framing, bounded by
  * HTTP_MAX_HEAD, and ignored.
  */

@@ -49,6 +49,8 @@ static const char usage_text[] =
     "  --max-conns N           connections per thread; more get 503 (default 10000)\n"
     "  --demo                  also answer the demo routes /json and /sleep?ms=N\n"
     "  --max-jobs N            /sleep jobs per thread; more get 503 (default 64)\n"
+    "  --max-body BYTES        a request body over BYTES gets 413; 0 refuses any body\n"
+    "                          (0..1073741824, default 1048576)\n"
     "  --header-timeout-ms N   a request head must arrive within N ms of the connection\n"
     "                          or of its first byte (408; default 10000)\n"
     "  --idle-timeout-ms N     close a keep-alive connection idle for N ms (30000)\n"
@@ -317,6 +319,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
         {"--threads", offsetof(struct options, threads), 1, 64},
         {"--max-conns", offsetof(struct options, max_conns), 1, 1000000},
         {"--max-jobs", offsetof(struct options, max_jobs), 1, 1000000},
+        {"--max-body", offsetof(struct options, max_body), 0, (int)HTTP_MAX_BODY_LIMIT},
         {"--header-timeout-ms", offsetof(struct options, header_timeout_ms), 1, 3600000},
         {"--idle-timeout-ms", offsetof(struct options, idle_timeout_ms), 1, 3600000},
         {"--send-timeout-ms", offsetof(struct options, send_timeout_ms), 1, 3600000},
@@ -474,6 +477,7 @@ int main(int argc, char **argv)
                                  .threads = 1,
                                  .max_conns = 10000,
                                  .max_jobs = 64,
+                                 .max_body = (int)HTTP_MAX_BODY,
                                  .header_timeout_ms = 10000,
                                  .idle_timeout_ms = 30000,
                                  .send_timeout_ms = 30000,
