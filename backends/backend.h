@@ -88,6 +88,14 @@ struct rx_backend {
     int (*create)(void **state);
     /* Closes the kernel object and frees the state. */
     void (*destroy)(void *state);
+    /*
+     * Optional (NULL: the core destroys `old` and the number may change).
+     * Gives `state`, just created, the descriptor number of `old`'s kernel
+     * object, whose file goes in the same step, and frees `old`: what keeps
+     * reactor_backend_fd() the same across rebuilds and reactor_reinit().
+     * Returns 0, or -errno with both left as they were.
+     */
+    int (*adopt)(void *state, void *old);
 
     /*
      * Brings the kernel from `old` to `want` for `fd`. Both are REACTOR_*

@@ -23,16 +23,22 @@
  *    ep_item_poll then see nothing), so the entry reports at most once more
  *    and is inert after. What parking saves: a DEL frees the entry (its
  *    wait-queue hook, an RCU-deferred free) and the resume's ADD allocates
- *    and hooks a new one; measured on this machine's kernel with 1,000
- *    socketpairs, DEL + ADD cost 1.6 us and two MODs 0.65 us.
+ *    and hooks a new one, which costs more than twice two MODs (numbers
+ *    in docs/design.md, "Parking").
  *  - An unregister deletes (the core skips it when nothing is armed: a parked
  *    entry or a fired ONESHOT is left for close(2) to free). Parking there
  *    too would make unregister + register of a kept fd cheaper, but the usual
  *    unregister is followed by close, which then frees the entry the DEL
- *    would have: the MOD is added work, 1.6-3.4% more CPU per connection
- *    for reactor-httpd under ab in three paired runs (2026-12-06).
+ *    would have: the MOD is added work on every connection a server closes
+ *    (measured: docs/design.md, "Parking").
+ *  - A rebuild of the set (or reactor_reinit) keeps the epoll fd's number:
+ *    rx_epoll_adopt, with dup3(2).
  */
+#if !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* dup3(2) */
+#endif
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -84,6 +90,25 @@ static void rx_epoll_destroy(void *state)
     close(ep->epfd);
     free(ep->evs);
     free(ep);
+}
+
+/*
+ * dup3(2) puts the new epoll file under the old number and closes the old
+ * file in one step, close-on-exec from the start: a program that nests the
+ * reactor through reactor_backend_fd() never sees its number go stale, nor
+ * briefly name nothing. In a forked child that drops only the child's
+ * reference to the set it shared with its parent, as close(2) would.
+ */
+static int rx_epoll_adopt(void *state, void *old)
+{
+    struct rx_epoll *ep = state, *prev = old;
+    if (dup3(ep->epfd, prev->epfd, O_CLOEXEC) < 0)
+        return -errno;
+    close(ep->epfd);
+    ep->epfd = prev->epfd;
+    free(prev->evs);
+    free(prev);
+    return 0;
 }
 
 static int rx_epoll_change(void *state, int fd, unsigned old, unsigned want, uint32_t tag)
@@ -168,6 +193,7 @@ const struct rx_backend rx_backend_epoll = {
     .evmap = rx_epoll_map,
     .create = rx_epoll_create,
     .destroy = rx_epoll_destroy,
+    .adopt = rx_epoll_adopt,
     .change = rx_epoll_change,
     .park = rx_epoll_park,
     .wait = rx_epoll_wait,

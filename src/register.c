@@ -506,7 +506,12 @@ int rx_rebuild_backend(reactor_t *r)
     int rc = r->ops->create(&state);
     if (rc < 0)
         return rc;
-    r->ops->destroy(r->state);
+    if (!r->ops->adopt)
+        r->ops->destroy(r->state);
+    else if ((rc = r->ops->adopt(state, r->state)) < 0) {
+        r->ops->destroy(state);
+        return rc;
+    }
     r->state = state;
     r->rebuild = 0;
     for (int fd = 0; fd < r->nfds; fd++) {

@@ -222,14 +222,6 @@ static inline void h_assert_waits_quietly(reactor_t *r, int rounds)
     }
 }
 
-/* Fails if the backend's kernel object changed since `bfd` was read: a rebuild. */
-static inline void h_assert_not_rebuilt(reactor_t *r, int bfd, const char *after)
-{
-    if (reactor_backend_fd(r) != bfd)
-        fail_msg("after %s the backend fd %d became %d: the set was rebuilt", after, bfd,
-                 reactor_backend_fd(r));
-}
-
 /* Fails unless every fd appears at most once in a reactor_select() result. */
 static inline void h_assert_one_entry_per_fd(const reactor_event_t *ev, int n)
 {

@@ -7,6 +7,8 @@
  * copy of the parent's test runner): it reports through its exit status, one
  * bit per check that failed, which the parent decodes.
  */
+#include "h_kcmp.h" /* first: it defines _GNU_SOURCE */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -270,6 +272,53 @@ static void child_wakeups_are_independent_of_the_parent(void **state)
     assert_int_equal(seen.posts, 1);
     close(go[0]);
     close(go[1]);
+}
+
+/*
+ * On epoll, reactor_reinit() in the child gives it a new epoll set under the
+ * same number: a child that nests the reactor in its own loop keeps polling
+ * the descriptor it had, and the parent's set is untouched. On every backend
+ * the child's object is its own.
+ */
+static void reinit_keeps_the_backend_fd_number_on_epoll_and_gives_a_new_object(void **state)
+{
+    reactor_t *r = *state;
+    /* What reactor.h promises elsewhere: poll and select have no backend fd
+     * (-ENOTSUP, before and after), and a kqueue is not inherited by fork(2),
+     * so the child gets a new one, under whatever number (ask again). */
+    int epoll = strcmp(reactor_backend(r), "epoll") == 0;
+    int before = reactor_backend_fd(r);
+    int file = before >= 0 ? fcntl(before, F_DUPFD_CLOEXEC, 0) : -1;
+    assert_true(before == -ENOTSUP || file >= 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (reactor_reinit(r) != 0)
+            _exit(1);
+        int after = reactor_backend_fd(r);
+        if (before < 0 ? after != before : epoll ? after != before : after < 0)
+            _exit(2);
+        if (before >= 0 && h_same_file(after, file) == 1)
+            _exit(3); /* still the parent's object */
+        reactor_free(r);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 2)
+        fail_msg("%s: the child's backend fd after reactor_reinit() is not what reactor.h says "
+                 "(it was %d)",
+                 reactor_backend(r), before);
+    if (WEXITSTATUS(status) == 3)
+        fail_msg("the child's backend fd still names the parent's kernel object");
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(reactor_backend_fd(r), before);
+    if (file >= 0) {
+        assert_int_not_equal(h_same_file(before, file), 0); /* the parent keeps its object */
+        close(file);
+    }
 }
 
 /*
@@ -739,6 +788,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         SVC_TEST(child_after_fork_and_reinit_uses_every_service),
         SVC_TEST(child_wakeups_are_independent_of_the_parent),
+        SVC_TEST(reinit_keeps_the_backend_fd_number_on_epoll_and_gives_a_new_object),
         SVC_TEST(child_may_free_without_reinit_after_the_pool_started),
         SVC_TEST(child_free_without_reinit_leaves_the_parents_wakeups_armed),
         SVC_TEST(child_changes_after_reinit_leave_the_parents_connections_alone),

@@ -3,6 +3,8 @@
  * reactor_unregister, reactor_get and reactor_count, on the backend named by
  * RX_TEST_BACKEND.
  */
+#include "h_kcmp.h" /* first: it defines _GNU_SOURCE */
+
 #include "harness.h"
 
 /* ---- Registering -------------------------------------------------------- */
@@ -354,7 +356,7 @@ static void paused_fd_whose_peer_hung_up_reports_nothing(void **state)
         int sv[2];
         h_pair(sv);
         H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
-        int bfd = reactor_backend_fd(r);
+        struct h_backend bfd = h_backend_snap(r);
         H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
         if (parked_first)
             h_assert_waits_quietly(r, 0); /* the pause reaches the kernel */

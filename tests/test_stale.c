@@ -7,7 +7,11 @@
  * Which of two ready fds is dispatched first is not specified, so each test
  * lets whichever callback runs first act on the other one.
  */
+#include "h_kcmp.h" /* first: it defines _GNU_SOURCE */
+
 #include "harness.h"
+
+#include <poll.h>
 
 /* Two ready registrations; the first callback to run does something to the other. */
 struct duo {
@@ -138,13 +142,11 @@ static void stale_event_of_the_same_batch_does_not_rebuild_the_backend(void **st
     reactor_t *r = *state;
     struct duo d;
     duo_open(r, &d, REACTOR_READ, reregister_other);
-    int bfd = reactor_backend_fd(r);
+    struct h_backend bfd = h_backend_snap(r);
     H_EXPECT(reactor_run_once(r, 1000), 1);
     H_EXPECT(reactor_run_once(r, 1000), 2);
     assert_int_equal(d.other_calls, 1);
-    if (reactor_backend_fd(r) != bfd)
-        fail_msg("backend fd %d became %d: the set was rebuilt for a stale event", bfd,
-                 reactor_backend_fd(r));
+    h_assert_not_rebuilt(r, bfd, "a stale event of the same batch");
     duo_close(&d);
 }
 
@@ -509,6 +511,41 @@ static void file_kept_open_by_a_dup_does_not_wake_the_new_owner_of_its_number(vo
     h_close_pair(fresh);
 }
 
+/*
+ * A rebuild of the kernel set (epoll: a file kept open by a dup keeps
+ * reporting under an unregistered number) keeps reactor_backend_fd()'s
+ * number, so a program that nests the reactor in its own loop keeps polling
+ * the right descriptor, and that descriptor still wakes for ready fds.
+ */
+static void a_rebuild_keeps_the_backend_fd_number(void **state)
+{
+    reactor_t *r = *state;
+    int gone[2], live[2];
+    h_pair(gone);
+    h_pair(live);
+    H_EXPECT(reactor_register(r, live[0], REACTOR_READ, NULL, NULL), 0);
+    H_EXPECT(reactor_register(r, gone[0], REACTOR_READ, NULL, NULL), 0);
+    struct h_backend b = h_backend_snap(r);
+    int keep = fcntl(gone[0], F_DUPFD_CLOEXEC, 0);
+    close(gone[0]);
+    H_EXPECT(reactor_unregister(r, gone[0]), 0);
+    h_put(gone[1]); /* reported under a number nobody registered: the set is rebuilt */
+    h_assert_waits_quietly(r, 3);
+    h_check_backend(r, b, h_is("epoll") ? 1 : -1, "a rebuild");
+    if (b.number >= 0) {
+        h_put(live[1]);
+        struct pollfd p = {.fd = b.number, .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 1000), 1);
+        reactor_event_t ev[2];
+        H_EXPECT(reactor_select(r, 0, ev, 2), 1);
+        assert_int_equal(ev[0].fd, live[0]);
+    }
+    H_EXPECT(reactor_unregister(r, live[0]), 0);
+    close(keep);
+    close(gone[1]);
+    h_close_pair(live);
+}
+
 /* ---- Between two reactor_select() calls --------------------------------------- */
 
 /* An fd left out of a full result and then unregistered is not reported later. */
@@ -671,7 +708,7 @@ static void unregistered_fd_kept_open_is_not_delivered_nor_rebuilt(void **state)
         int sv[2], tag;
         h_pair(sv);
         H_EXPECT(reactor_register(r, sv[0], REACTOR_READ | REACTOR_WRITE, NULL, NULL), 0);
-        int bfd = reactor_backend_fd(r);
+        struct h_backend bfd = h_backend_snap(r);
         if (order == PAUSED_FIRST) {
             H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
             h_assert_waits_quietly(r, 0); /* the pause reaches the kernel */
@@ -716,6 +753,7 @@ int main(void)
         T(registrations_that_grow_the_tables_during_a_batch_are_safe),
         T(dup_kept_file_of_an_unregistered_fd_is_not_delivered),
         T(file_kept_open_by_a_dup_does_not_wake_the_new_owner_of_its_number),
+        T(a_rebuild_keeps_the_backend_fd_number),
         T(select_never_reports_a_registration_removed_since_the_last_call),
         T(number_replaced_by_dup2_then_modified_gets_one_callback_per_wait),
         T(unregister_then_close_with_a_live_dup_delivers_nothing),
