@@ -280,9 +280,8 @@ static RX_ALWAYS_INLINE int rx_modify_strong(reactor_t *r, int fd, struct rx_fd 
     if (events != e->events || (e->flags & RX_FD_FIRED)) {
         if (!(e->flags & RX_FD_DIRTY)) {
             /* Growing the change list is a tail call, so that this path calls
-             * nothing and saves no registers: 13 instructions a call fewer than
-             * with the call inline (gcc -O3, callgrind on
-             * bench-dispatch --pause). */
+             * nothing and saves no registers (docs/design.md, "Growing the
+             * change list"). */
             if (r->ndirty == r->dirty_cap)
                 return rx_modify_after_growing(r, fd, events, cb, data);
             r->dirty[r->ndirty++] = fd;
@@ -295,9 +294,8 @@ static RX_ALWAYS_INLINE int rx_modify_strong(reactor_t *r, int fd, struct rx_fd 
     e->cb = cb;
     e->data = data;
     /* The slot is a user registration that has not fired (FIRED was cleared
-     * above or never set), so rx_fd_sync's test of the flags is skipped: 7
-     * instructions a call. Until the change reaches the kernel, reports take
-     * the careful path. */
+     * above or never set), so rx_fd_sync's test of the flags is skipped. Until
+     * the change reaches the kernel, reports take the careful path. */
     e->fast = rx_fast_tag(e, cb, events); /* e->cb and e->events, in registers */
     return 0;
 }
@@ -306,8 +304,9 @@ static int rx_modify_weak(reactor_t *r, int fd, unsigned events, reactor_cb cb, 
 
 /*
  * Weak registrations, and modifies that ask for REACTOR_WEAK, go out of line
- * (rx_modify_weak), so that the common path costs not one instruction more
- * for them: RX_FD_WEAK is tested with the bits rx_user_fd tests.
+ * (rx_modify_weak), so that the common path needs no register for them:
+ * RX_FD_WEAK is tested with the bits rx_user_fd tests (the cost measured:
+ * docs/results/2026-12-08-dispatch-callgrind.md).
  */
 int reactor_modify(reactor_t *r, int fd, unsigned events, reactor_cb cb, void *data)
 {

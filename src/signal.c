@@ -407,7 +407,8 @@ int rx_signals_run(reactor_t *r)
         return 0;
     /* Runs once per loop iteration whenever a signal is watched: the common
      * case (nothing caught) must cost a few loads, not a locked exchange per
-     * word and a walk over every signal number (2,000 instructions, callgrind).
+     * word and a walk over every signal number (docs/design.md, "The signal
+     * check per iteration").
      * A bit the handler sets after the load is taken next time: its pipe byte
      * wakes the loop. */
     unsigned any = 0;

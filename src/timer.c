@@ -37,11 +37,11 @@
  * add, cancel and expiry alike: with many timers, that is a likely cache miss
  * per level. Here heap moves touch only the heap, a cancel touches one
  * 4-byte generation and one bit, and the price is an occasional O(n) pause
- * in the cancel that triggers a compaction (measured: about 40 us to halve a
- * heap of 10,000 entries, 0.4 ms for 100,000, 4 ms for a million, at most
- * once per n/2 cancels), plus dead entries taking heap space and sift
- * comparisons until they go. A loop that cannot afford a 4 ms pause with a
- * million timers pending would be better served by an indexed heap.
+ * in the cancel that triggers a compaction (at most once per n/2 cancels; its
+ * length for 10^4..10^6 timers is in docs/results/source-comments.md), plus
+ * dead entries taking heap space and sift comparisons until they go. A loop
+ * that cannot afford a pause of milliseconds with a million timers pending
+ * would be better served by an indexed heap.
  * Deadlines that are mostly cancelled before they expire (I/O timeouts, the
  * common case in a server) are where this wins most.
  *
@@ -133,9 +133,10 @@ static void rx_heap_sift_up(struct rx_timers *t, uint32_t i, struct rx_heap_entr
 /*
  * The least of the children of node i, or RX_TIMER_NONE for a leaf. With all
  * four children present (every parent but the last), a tournament of three
- * comparisons. They stay branches: a branch-free version (one 128-bit compare,
- * conditional moves) ran add_fire about 20% slower, as each level's loads
- * then wait for the previous level's compares instead of being speculated.
+ * comparisons. They stay branches: in a branch-free version (one 128-bit
+ * compare, conditional moves) each level's loads wait for the previous
+ * level's compares instead of being speculated, and add_fire ran slower
+ * (docs/design.md, "The sift-down keeps its branches").
  */
 static inline uint32_t rx_heap_min_child(const struct rx_heap_entry *h, uint32_t len, uint32_t i)
 {
