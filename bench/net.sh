@@ -104,7 +104,7 @@ summarize() {
         split($1, rk, "="); rnd = rk[2] + 0
         if (rnd > maxround) maxround = rnd
         if (kind == "http" || kind == "ab") {
-            id = (kind == "ab" ? "ab -c 100 (no keep-alive)" : f["mode"] " -c " f["conns"]) SUBSEP f["impl"]
+            id = (kind == "ab" ? (f["ka"] == 1 ? "ab -k -c 100" : "ab -c 100 (no keep-alive)") : f["mode"] " -c " f["conns"]) SUBSEP f["impl"]
             if (!(id in seen)) { seen[id] = 1; order[++no] = id }
             add(id SUBSEP "rps", f["req_per_s"]); add(id SUBSEP "cpu", f["cpu_us_per_req"])
             byr[id SUBSEP "cpu" SUBSEP rnd] = f["cpu_us_per_req"]
@@ -329,10 +329,10 @@ http_result() {
         "$8" >>"$RAW"
 }
 
-ab_one() { # IMPL (ab without -k: one connection per request)
-    local impl=$1 port=${HPORT[$1]} pid=${HPID[$1]} t0 t1 out
-    [ "$impl" = floor ] && port=${HPORT[floor-close]} pid=${HPID[floor-close]}
-    local cmd=(ab -q -c 100 -n "$AB_N" "http://127.0.0.1:$port/")
+ab_one() { # IMPL [k] (without k: one connection per request; with it, ab -k keep-alive)
+    local impl=$1 ka=${2:+1} port=${HPORT[$1]} pid=${HPID[$1]} t0 t1 out
+    [ "$impl" = floor ] && [ -z "$ka" ] && port=${HPORT[floor-close]} pid=${HPID[floor-close]}
+    local cmd=(ab -q ${ka:+-k} -c 100 -n "$AB_N" "http://127.0.0.1:$port/")
     [ "$ROUND" -gt 1 ] || echo "${CLI_PIN[*]} ${cmd[*]}  # $impl" | sed "s|:$port/|:PORT/|" >>"$CMDS"
     t0=$(cpu_us "$pid")
     out=$("${CLI_PIN[@]}" "${cmd[@]}" 2>&1) || true
@@ -344,7 +344,7 @@ ab_one() { # IMPL (ab without -k: one connection per request)
     complete=$(echo "$out" | awk '/^Complete requests:/ { print $3 }')
     p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
     [ -n "$rps" ] || { echo "net.sh: ab against $impl gave no result" >&2; return 0; }
-    echo "round=$ROUND ab impl=$impl conns=100 n=$AB_N req_per_s=$rps" \
+    echo "round=$ROUND ab impl=$impl ka=${ka:-0} conns=100 n=$AB_N req_per_s=$rps" \
         "cpu_us_per_req=$(awk -v d=$((t1 - t0)) -v n="$complete" 'BEGIN { printf "%.2f", d / n }')" \
         "p99_us=$((p99 * 1000)) failed=$failed" >>"$RAW"
 }
@@ -392,6 +392,7 @@ each_http() {
     done
 }
 wrk_as() { wrk_one "$4" "$1" "$2" "$3"; } # MODE CONNS SECS IMPL
+ab_ka() { ab_one "$1" k; }                 # IMPL
 
 # ---- Memory: RSS per idle keep-alive connection ---------------------------------------
 mem_one() { # IMPL
@@ -479,6 +480,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
         echo "net.sh: h2load not found (Debian: nghttp2-client): skipping the h2load --h1 -m10 runs" >&2
     fi
     each_http ab_one
+    each_http ab_ka
 done
 for impl in "${HTTP_IMPLS[@]}" floor-close; do
     if [ "$impl" = nginx ]; then stop "$(cat "$TMP/nginx.ka/nginx.pid")"; else stop "${HPID[$impl]}"; fi
