@@ -183,7 +183,7 @@ static void rx_sig_readable(reactor_t *r, int fd, unsigned events, void *data)
     while (n > 0 || (n < 0 && errno == EINTR));
 }
 
-static int rx_sig_state_open(reactor_t *r)
+static int rx_sig_state_open(reactor_t *r, struct rx_sigstate **out)
 {
     struct rx_sigstate *s = calloc(1, sizeof *s);
     int p[2], rc;
@@ -210,6 +210,7 @@ static int rx_sig_state_open(reactor_t *r)
     atomic_store(&rx_sig_head, s);
     pthread_mutex_unlock(&rx_sig_lock);
     r->svc.sig = s;
+    *out = s;
     return 0;
 }
 
@@ -274,17 +275,19 @@ static void rx_sig_forget(struct rx_sigstate *s, int signo)
     s->firing[word] &= ~bit;
 }
 
-/* The process-wide setup and this reactor's state, made by its first watcher of any kind. */
-static int rx_sig_state_get(reactor_t *r, struct rx_sigstate **out)
+/* The process-wide setup and this reactor's state, made by its first watcher
+ * of any kind; NULL with *rc set on failure. */
+static struct rx_sigstate *rx_sig_state_get(reactor_t *r, int *rc)
 {
-    int rc;
+    struct rx_sigstate *s = NULL;
     pthread_once(&rx_sig_once, rx_sig_setup_once);
     if (rx_sig_once_err)
-        return -rx_sig_once_err;
-    if (!r->svc.sig && (rc = rx_sig_state_open(r)) < 0)
-        return rc;
-    *out = r->svc.sig;
-    return 0;
+        *rc = -rx_sig_once_err;
+    else if (r->svc.sig)
+        s = r->svc.sig;
+    else if ((*rc = rx_sig_state_open(r, &s)) < 0)
+        s = NULL;
+    return s;
 }
 
 int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data)
@@ -296,7 +299,7 @@ int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data
         return -EINVAL;
     if (s && s->w[signo].cb)
         return -EEXIST;
-    if ((rc = rx_sig_state_get(r, &s)) < 0)
+    if (!(s = rx_sig_state_get(r, &rc)))
         return rc;
 
     /* A delivery recorded before an earlier remove is not this watcher's;
@@ -343,7 +346,7 @@ int rx_signal_hook(reactor_t *r, int signo, rx_sig_hook_fn fn)
         return -EINVAL;
     if (s && s->hook[signo])
         return -EEXIST;
-    if ((rc = rx_sig_state_get(r, &s)) < 0)
+    if (!(s = rx_sig_state_get(r, &rc)))
         return rc;
     if (!s->w[signo].cb)
         rx_sig_forget(s, signo);
