@@ -7,6 +7,8 @@
 
 #include "harness.h"
 
+#include <poll.h>
+
 /* ---- Registering -------------------------------------------------------- */
 
 static void register_rejects_bad_arguments_with_einval(void **state)
@@ -480,6 +482,72 @@ static void unregister_succeeds_after_close(void **state)
     close(sv[1]);
 }
 
+/*
+ * Whether `peer` reads end of file within 1 s, with no reactor call in
+ * between: the file on the other side is really closed, not held by the
+ * kernel object (an io_uring poll request holds a reference to its file).
+ */
+static int peer_sees_eof(int peer)
+{
+    struct pollfd p = {peer, POLLIN, 0};
+    if (poll(&p, 1, 1000) != 1)
+        return 0;
+    char c;
+    return read(peer, &c, 1) == 0;
+}
+
+static void unregister_then_close_gives_the_peer_eof_without_a_wait(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    /* READ alone: nothing is ready, so an io_uring request stays armed. */
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    close(sv[0]);
+    if (!peer_sees_eof(sv[1]))
+        fail_msg("%s: the peer saw no EOF within 1 s of unregister + close", h_backend_name());
+    close(sv[1]);
+}
+
+/* The same once the registration has been reported and armed again by a wait. */
+static void unregister_then_close_after_a_report_gives_the_peer_eof(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    h_put(sv[1]);
+    reactor_event_t ev[2];
+    assert_int_equal(h_select(r, 1000, ev, 2), 1);
+    assert_int_equal(h_drain(sv[0]), 1); /* unread bytes would make the close a reset */
+    assert_int_equal(h_select(r, 0, ev, 2), 0);
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    close(sv[0]);
+    if (!peer_sees_eof(sv[1]))
+        fail_msg("%s: the peer saw no EOF within 1 s of unregister + close after a report",
+                 h_backend_name());
+    close(sv[1]);
+}
+
+/* And once a pause has reached the kernel (parked where the backend can). */
+static void unregister_then_close_of_a_paused_fd_gives_the_peer_eof(void **state)
+{
+    reactor_t *r = *state;
+    int sv[2];
+    h_pair(sv);
+    H_EXPECT(reactor_register(r, sv[0], REACTOR_READ, NULL, NULL), 0);
+    H_EXPECT(reactor_modify(r, sv[0], 0, NULL, NULL), 0);
+    reactor_event_t ev[2];
+    assert_int_equal(h_select(r, 0, ev, 2), 0);
+    H_EXPECT(reactor_unregister(r, sv[0]), 0);
+    close(sv[0]);
+    if (!peer_sees_eof(sv[1]))
+        fail_msg("%s: the peer saw no EOF within 1 s of unregister + close of a paused fd",
+                 h_backend_name());
+    close(sv[1]);
+}
+
 static void unregister_succeeds_after_dup2_reuse(void **state)
 {
     reactor_t *r = *state;
@@ -527,6 +595,9 @@ int main(void)
         T(unregister_of_a_paused_fd_leaves_nothing),
         T(unregister_stops_reports),
         T(unregister_succeeds_after_close),
+        T(unregister_then_close_gives_the_peer_eof_without_a_wait),
+        T(unregister_then_close_after_a_report_gives_the_peer_eof),
+        T(unregister_then_close_of_a_paused_fd_gives_the_peer_eof),
         T(unregister_succeeds_after_dup2_reuse),
     };
     return H_RUN(tests);
