@@ -124,9 +124,19 @@ struct rx_backend {
 
     /* The kernel object's fd (epoll, kqueue), or -ENOTSUP. */
     int (*backend_fd)(const void *state);
+
+    /*
+     * Optional (NULL: never). Nonzero while the backend holds changes of its
+     * own that only its next wait gives the kernel (io_uring re-arms a
+     * level-triggered poll request there): until then the kernel object's
+     * fd may not poll readable for an fd that is ready, so
+     * reactor_next_timeout() says 0.
+     */
+    int (*pending)(const void *state);
 };
 
 extern const struct rx_backend rx_backend_epoll;
+extern const struct rx_backend rx_backend_io_uring;
 extern const struct rx_backend rx_backend_kqueue;
 extern const struct rx_backend rx_backend_poll;
 extern const struct rx_backend rx_backend_select;

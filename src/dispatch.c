@@ -381,7 +381,8 @@ void reactor_stop(reactor_t *r)
 /*
  * What the next reactor_run_once would wait for, for a caller that waits on
  * reactor_backend_fd() itself. Changes not yet given to the kernel count as
- * work: an outer poll() on the backend fd could not see their events.
+ * work: an outer poll() on the backend fd could not see their events. So
+ * do the backend's own (io_uring's re-arms, see rx_backend.pending).
  * Dropping cancelled timers off the heap's top, and reading the clock into the
  * cache and restoring it, change no observable state, so the reactor is
  * written through a cast (it is never a const object).
@@ -389,7 +390,7 @@ void reactor_stop(reactor_t *r)
 int reactor_next_timeout(const reactor_t *r)
 {
     reactor_t *w = (reactor_t *)r;
-    if (r->rebuild || r->ndirty)
+    if (r->rebuild || r->ndirty || (r->ops->pending && r->ops->pending(r->state)))
         return 0;
     if (rx_services_idle(w))
         return -1;

@@ -13,6 +13,9 @@ static const struct rx_backend *const rx_backend_table[] = {
 #ifdef RX_HAVE_EPOLL
     &rx_backend_epoll,
 #endif
+#ifdef RX_HAVE_IO_URING
+    &rx_backend_io_uring, /* after epoll: see docs/backends.md, "io_uring" */
+#endif
 #ifdef RX_HAVE_KQUEUE
     &rx_backend_kqueue,
 #endif
@@ -29,6 +32,9 @@ static const char *const rx_backend_names[] = {
 #ifdef RX_HAVE_EPOLL
     "epoll",
 #endif
+#ifdef RX_HAVE_IO_URING
+    "io_uring",
+#endif
 #ifdef RX_HAVE_KQUEUE
     "kqueue",
 #endif
@@ -42,7 +48,7 @@ static const char *const rx_backend_names[] = {
 };
 
 /* Names this library knows, compiled in or not: the rest are ENOENT. */
-static const char *const rx_known_names[] = {"epoll", "kqueue", "poll", "select"};
+static const char *const rx_known_names[] = {"epoll", "io_uring", "kqueue", "poll", "select"};
 
 int reactor_version(void)
 {
