@@ -3,7 +3,7 @@
 # storm), once per backend compiled into the library the example links, loopback only.
 if(TARGET reactor-echo)
   find_package(Python3 COMPONENTS Interpreter REQUIRED)
-  foreach(b EPOLL KQUEUE POLL SELECT)
+  foreach(b EPOLL IO_URING KQUEUE POLL SELECT)
     if(NOT REACTOR_WITH_${b})
       continue() # (the test-only kqueue emulation is not linked into the examples)
     endif()

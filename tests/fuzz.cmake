@@ -33,7 +33,7 @@ function(rx_add_api_fuzzer suffix lib backends)
 endfunction()
 
 set(rx_native "")
-foreach(b EPOLL POLL SELECT KQUEUE)
+foreach(b EPOLL IO_URING POLL SELECT KQUEUE)
   if(REACTOR_WITH_${b})
     string(TOLOWER ${b} lb)
     list(APPEND rx_native ${lb})

@@ -52,10 +52,16 @@ static inline int h_is(const char *name)
     return strcmp(h_backend_name(), name) == 0;
 }
 
-/* epoll and kqueue have an edge mode and a kernel descriptor; poll and select have neither. */
+/* epoll and kqueue have an edge mode; io_uring, poll and select do not. */
 static inline int h_has_edge(void)
 {
     return h_is("epoll") || h_is("kqueue");
+}
+
+/* epoll, kqueue and io_uring have a kernel descriptor; poll and select do not. */
+static inline int h_has_backend_fd(void)
+{
+    return h_is("epoll") || h_is("kqueue") || h_is("io_uring");
 }
 
 /* A new reactor on the backend under test; fails the test if there is none. */

@@ -32,7 +32,7 @@ if(TARGET reactor-httpd)
   find_package(Python3 COMPONENTS Interpreter REQUIRED)
   # The server links the real library, so only the backends compiled into it
   # (the kqueue emulation is linked into test programs only).
-  foreach(B EPOLL KQUEUE POLL SELECT)
+  foreach(B EPOLL IO_URING KQUEUE POLL SELECT)
     if(REACTOR_WITH_${B})
       string(TOLOWER ${B} b)
       # tests/test_http_NAME.py, each given the server and the backend.

@@ -26,7 +26,7 @@ if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
                          $<$<BOOL:${REACTOR_WERROR}>:-Werror>)
   target_link_libraries(test_child_enosys PRIVATE reactor_static PkgConfig::CMOCKA
                         Threads::Threads -Wl,--wrap=syscall)
-  foreach(b epoll poll select)
+  foreach(b epoll io_uring poll select)
     if(b IN_LIST RX_TEST_BACKENDS AND NOT DEFINED RX_TEST_LIB_${b})
       add_test(NAME child_enosys.${b} COMMAND test_child_enosys)
       set_tests_properties(child_enosys.${b} PROPERTIES

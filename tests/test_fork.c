@@ -286,7 +286,8 @@ static void reinit_keeps_the_backend_fd_number_on_epoll_and_gives_a_new_object(v
     /* What reactor.h promises elsewhere: poll and select have no backend fd
      * (-ENOTSUP, before and after), and a kqueue is not inherited by fork(2),
      * so the child gets a new one, under whatever number (ask again). */
-    int epoll = strcmp(reactor_backend(r), "epoll") == 0;
+    int epoll = strcmp(reactor_backend(r), "epoll") == 0 ||
+                strcmp(reactor_backend(r), "io_uring") == 0; /* both adopt the number */
     int before = reactor_backend_fd(r);
     int file = before >= 0 ? fcntl(before, F_DUPFD_CLOEXEC, 0) : -1;
     assert_true(before == -ENOTSUP || file >= 0);
