@@ -6,7 +6,7 @@
  * Pausing is reactor_modify() to events 0, then back to REACTOR_READ: the fd
  * stays registered, and both changes are applied before the same wait, so
  * they cancel out.
- * Usage: see bench_common.h; --backend picks epoll, poll, select or kqueue.
+ * Usage: see bench_common.h; --backend picks epoll, io_uring, poll, select or kqueue.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -71,15 +71,17 @@ REACTOR_API int reactor_version(void);
 /* ---- Creating and destroying a reactor -------------------------------- */
 
 /*
- * Creates a reactor on the named backend ("epoll", "kqueue", "poll",
- * "select"). With NULL: the backend named by the environment variable
+ * Creates a reactor on the named backend ("epoll", "io_uring", "kqueue",
+ * "poll", "select"). With NULL: the backend named by the environment variable
  * REACTOR_BACKEND if set and non-empty, otherwise the best one compiled in
  * (see reactor_backends()) that can work here: it falls back only past a
  * backend the kernel lacks or forbids (ENOSYS, ENOTSUP, EPERM, EACCES,
  * EINVAL), never past a shortage (EMFILE, ENFILE, ENOMEM), which it returns.
  * Returns NULL and sets errno on failure: ENOENT for an unknown backend name,
  * ENOTSUP for a backend that is not compiled in or not usable here, ENOMEM,
- * or the error of the kernel call that failed (e.g. EMFILE).
+ * or the error of the kernel call that failed (e.g. EMFILE). io_uring is
+ * never chosen where epoll works, and where io_uring_setup(2) is refused
+ * (ENOSYS, EPERM: kernel.io_uring_disabled, seccomp) it fails with ENOTSUP.
  * Every descriptor the reactor opens for itself is close-on-exec.
  */
 REACTOR_API reactor_t *reactor_new(const char *backend);
@@ -102,18 +104,18 @@ REACTOR_API reactor_t *reactor_new(const char *backend);
  */
 REACTOR_API void reactor_free(reactor_t *r);
 
-/* Returns the name of the reactor's backend: "epoll", "kqueue", "poll" or "select". */
+/* Returns the name of the reactor's backend: "epoll", "io_uring", "kqueue", "poll" or "select". */
 REACTOR_API const char *reactor_backend(const reactor_t *r);
 
 /* Returns the NULL-terminated list of backends compiled in, best first. Thread-safe. */
 REACTOR_API const char *const *reactor_backends(void);
 
 /*
- * Returns the backend's own kernel descriptor (the epoll or kqueue fd), which
+ * Returns the backend's own kernel descriptor (the epoll, io_uring or kqueue fd), which
  * becomes readable when the reactor has ready events, so that the reactor can
  * be nested in another loop; -ENOTSUP for poll and select. The number stays
  * the same for the life of the reactor, across rebuilds of the kernel set and
- * across reactor_reinit() on epoll; a kqueue is not inherited by fork(2), so
+ * across reactor_reinit() on epoll and io_uring; a kqueue is not inherited by fork(2), so
  * after reactor_reinit() on kqueue ask again.
  */
 REACTOR_API int reactor_backend_fd(const reactor_t *r);

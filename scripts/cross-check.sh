@@ -79,7 +79,11 @@ fi
 
 rm -rf "$dir"
 mkdir -p build
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DREACTOR_WERROR=ON \
+# qemu-user has no io_uring (io_uring_setup is ENOSYS), so the io_uring
+# backend is left out of the build whose suite runs under qemu, and compiled
+# for the target on its own below (its big-endian path is then compiled at
+# least); a refused io_uring_setup is tested on the host (core.uring_setup.*).
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DREACTOR_WERROR=ON -DREACTOR_WITH_IO_URING=OFF \
     -DCMAKE_TOOLCHAIN_FILE="$top/cmake/toolchains/$triplet.cmake" >"$dir.configure.log" 2>&1 || {
     tail -n 40 "$dir.configure.log"
     echo "cross-check: configure failed (log: $dir.configure.log)" >&2
@@ -88,6 +92,12 @@ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DREACTOR_WERROR=ON \
 cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 || {
     grep -E -B2 -A6 'error|warning:' "$dir.build.log" | head -n 120
     echo "cross-check: build failed (log: $dir.build.log)" >&2
+    exit 1
+}
+"$triplet-gcc" -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wshadow \
+    -Wstrict-prototypes -Wmissing-prototypes -Iinclude -Ibackends -c backends/io_uring.c \
+    -o "$dir/io_uring.o" || {
+    echo "cross-check: backends/io_uring.c does not compile for $arch" >&2
     exit 1
 }
 # A host binary here would mean the toolchain file was ignored.
