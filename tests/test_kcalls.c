@@ -7,9 +7,10 @@
  * The kernel calls are counted by wrapping them at link time (GNU ld
  * --wrap=SYMBOL, see CMakeLists.txt): epoll_ctl and epoll_wait for the epoll
  * backend, kevent for the kqueue backend (through the test-only emulation,
- * which is where kevent() lives on Linux). poll and select keep their sets in
- * user space, so there is nothing to count there and this program is built
- * for epoll and kqueue only.
+ * which is where kevent() lives on Linux), syscall(SYS_io_uring_enter) for
+ * the io_uring backend, whose changes are the SQEs each call submits. poll and select keep their
+ * sets in user space, so there is nothing to count there and this program is built for epoll and
+ * kqueue only.
  */
 #include "harness.h"
 
@@ -57,8 +58,29 @@ int __wrap_kevent(int kq, const struct kevent *ch, int nch, struct kevent *ev, i
     kchanges += nch;
     return __real_kevent(kq, ch, nch, ev, nev, ts);
 }
+#elif defined(RX_KCALLS_IO_URING)
+#include <stdarg.h>
+#include <sys/syscall.h>
+
+long __real_syscall(long n, ...);
+long __wrap_syscall(long n, ...);
+
+long __wrap_syscall(long n, ...)
+{
+    va_list ap;
+    long a[6];
+    va_start(ap, n);
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    if (n == SYS_io_uring_enter) {
+        kcalls++;
+        kchanges += (int)(unsigned)a[1]; /* to_submit */
+    }
+    return __real_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
 #else
-#error "build with RX_KCALLS_EPOLL or RX_KCALLS_KQUEUE"
+#error "build with RX_KCALLS_EPOLL, RX_KCALLS_KQUEUE or RX_KCALLS_IO_URING"
 #endif
 
 /* Kernel calls and changes made by one reactor_select(r, 0, ...). */
@@ -95,6 +117,8 @@ static void assert_next_wait_is_idle(reactor_t *r, struct cost idle, const char 
 /* The backend whose kernel calls this build counts. */
 #if defined(RX_KCALLS_EPOLL)
 #define COUNTED "epoll"
+#elif defined(RX_KCALLS_IO_URING)
+#define COUNTED "io_uring"
 #else
 #define COUNTED "kqueue"
 #endif
