@@ -84,6 +84,10 @@ struct rx_uring {
     int nfds;
     int *rearm; /* fds whose POLL_ADD goes with the next wait */
     int nrearm, rearm_cap;
+    /* Level-triggered fds the last wait reported: armed again after the
+     * fds it left out, so that every ready fd gets its turn. */
+    int *done;
+    int ndone, done_cap;
 };
 
 static int rx_uring_setup(unsigned entries, struct io_uring_params *p)
@@ -113,6 +117,7 @@ static void rx_uring_free(struct rx_uring *u)
     rx_uring_unmap(u);
     free(u->fds);
     free(u->rearm);
+    free(u->done);
     free(u);
 }
 
@@ -457,13 +462,14 @@ static int rx_uring_reap(struct rx_uring *u, struct rx_ready *out, int max, int 
     }
     __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
     /* Level-triggered: armed again with the next wait, after those left out
-     * above, whose requests then complete first: with more fds ready than
-     * `max`, every one gets its turn. A failed request is not armed again,
+     * above and those the kernel kept past a full CQ ring, whose requests
+     * then complete first: with more fds ready than `max` (or than the ring
+     * holds), every one gets its turn. A failed request is not armed again,
      * or it would fail at every wait. */
     for (int i = 0; i < n; i++) {
         struct rx_uring_fd *s = &u->fds[out[i].fd];
         if (!s->failed && !(s->mask & REACTOR_ONESHOT))
-            rx_uring_queue(u, out[i].fd);
+            u->done[u->ndone++] = out[i].fd;
     }
     return n;
 }
@@ -513,18 +519,28 @@ static int rx_uring_requeue_old(struct rx_uring *u)
 static int rx_uring_wait(void *state, int timeout_ms, struct rx_ready *out, int max)
 {
     struct rx_uring *u = state;
-    /* Room for every re-arm a reap may queue: each fd is queued at most once. */
-    int room = u->nrearm + u->nfds;
-    if (u->rearm_cap < room) {
-        int *r = realloc(u->rearm, (size_t)room * sizeof *r);
+    /* Room for every re-arm and report a reap may record: each fd is in
+     * each list at most once. */
+    if (u->rearm_cap < u->nfds) {
+        int *r = realloc(u->rearm, (size_t)u->nfds * sizeof *r);
         if (!r)
             return -ENOMEM;
         u->rearm = r;
-        u->rearm_cap = room;
+        u->rearm_cap = u->nfds;
+    }
+    if (u->done_cap < u->nfds) {
+        int *d = realloc(u->done, (size_t)u->nfds * sizeof *d);
+        if (!d)
+            return -ENOMEM;
+        u->done = d;
+        u->done_cap = u->nfds;
     }
     int rc = rx_uring_requeue_old(u);
     if (rc < 0)
         return rc;
+    for (int i = 0; i < u->ndone; i++)
+        rx_uring_queue(u, u->done[i]);
+    u->ndone = 0;
     int64_t deadline = timeout_ms > 0 ? rx_uring_now_ms() + timeout_ms : 0;
     for (;;) {
         rc = rx_uring_write_rearms(u);
@@ -537,6 +553,20 @@ static int rx_uring_wait(void *state, int timeout_ms, struct rx_ready *out, int 
         if (rc < 0 && rc != -ETIME && rc != -EBUSY && rc != -EAGAIN)
             return rc;
         int seen, n = rx_uring_reap(u, out, max, &seen);
+        /* Completions the kernel kept past a full CQ ring are flushed into it
+         * by an enter that does not wait: what fits the caller's room is
+         * reported now. */
+        while (n < max &&
+               (__atomic_load_n(u->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW)) {
+            int more;
+            if (rx_uring_enter(u->ringfd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0) < 0 &&
+                errno != EINTR && errno != EBUSY && errno != EAGAIN)
+                break;
+            n += rx_uring_reap(u, out + n, max - n, &more);
+            seen += more;
+            if (!more)
+                break;
+        }
         if (n > 0 || timeout_ms == 0 || rc == -ETIME)
             return n;
         /* io_uring_enter returns the number submitted, even when the wait
@@ -554,7 +584,7 @@ static int rx_uring_wait(void *state, int timeout_ms, struct rx_ready *out, int 
 static int rx_uring_pending(const void *state)
 {
     const struct rx_uring *u = state;
-    return u->nrearm > 0 || rx_uring_unsubmitted(u) > 0;
+    return u->nrearm > 0 || u->ndone > 0 || rx_uring_unsubmitted(u) > 0;
 }
 
 static int rx_uring_fd(const void *state)

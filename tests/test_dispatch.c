@@ -101,6 +101,72 @@ static void fds_registered_by_a_callback_are_reported_in_one_wait(void **state)
     h_close_pair(sv);
 }
 
+/*
+ * More ready fds than a kernel ring holds (io_uring's CQ ring has 4,096
+ * entries; completions past it wait in the kernel): one wait still reports
+ * every one, the next wait reports every one again (level-triggered, nothing
+ * read), and a modify of each before one wait (more changes than io_uring's
+ * SQ ring holds) reaches every one.
+ */
+enum { MANY_READY = 5000 };
+
+static void count_many(reactor_t *r, int fd, unsigned events, void *data)
+{
+    (void)r;
+    (void)fd;
+    unsigned *seen = data;
+    *seen |= events;
+}
+
+static void more_ready_fds_than_a_kernel_ring_holds_are_all_reported(void **state)
+{
+    reactor_t *r = *state;
+    if (h_is("select")) /* numbers past FD_SETSIZE are refused there (-ERANGE) */
+        return;
+    struct rlimit old, want;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    want = old;
+    if (want.rlim_cur < 2 * MANY_READY + 64) {
+        want.rlim_cur = 2 * MANY_READY + 64;
+        if (want.rlim_max != RLIM_INFINITY && want.rlim_cur > want.rlim_max)
+            skip(); /* the hard limit is too low here */
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &want), 0);
+    }
+    static int p[MANY_READY][2];
+    static unsigned seen[MANY_READY];
+    for (int i = 0; i < MANY_READY; i++) {
+        h_pipe(p[i]);
+        h_put(p[i][1]);
+        seen[i] = 0;
+        H_EXPECT(reactor_register(r, p[i][0], REACTOR_READ, count_many, &seen[i]), 0);
+    }
+    for (int round = 0; round < 2; round++) {
+        int ran = reactor_run_once(r, 1000);
+        int missing = 0;
+        for (int i = 0; i < MANY_READY; i++) {
+            missing += seen[i] != REACTOR_READ;
+            seen[i] = 0;
+        }
+        if (ran != MANY_READY || missing)
+            fail_msg("wait %d: %d callbacks for %d ready fds, %d not reported", round + 1, ran,
+                     MANY_READY, missing);
+    }
+    for (int i = 0; i < MANY_READY; i++) /* the pipes' write ends are writable too */
+        H_EXPECT(reactor_modify(r, p[i][0], REACTOR_READ | REACTOR_ONESHOT, count_many, &seen[i]),
+                 0);
+    int ran = reactor_run_once(r, 1000), missing = 0;
+    for (int i = 0; i < MANY_READY; i++)
+        missing += seen[i] != REACTOR_READ;
+    if (ran != MANY_READY || missing)
+        fail_msg("after %d modifies: %d callbacks, %d fds not reported", MANY_READY, ran, missing);
+    H_EXPECT(reactor_run_once(r, 0), 0); /* every ONESHOT has fired */
+    for (int i = 0; i < MANY_READY; i++) {
+        H_EXPECT(reactor_unregister(r, p[i][0]), 0);
+        h_close_pair(p[i]);
+    }
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+}
+
 static void callback_gets_its_fd_events_and_data(void **state)
 {
     reactor_t *r = *state;
@@ -584,6 +650,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(run_once_returns_how_many_callbacks_ran),
         T(fds_registered_by_a_callback_are_reported_in_one_wait),
+        T(more_ready_fds_than_a_kernel_ring_holds_are_all_reported),
         T(callback_gets_its_fd_events_and_data),
         T(callback_events_are_a_subset_of_registered),
         T(run_once_skips_registrations_without_a_callback),
