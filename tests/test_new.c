@@ -5,6 +5,7 @@
  * RX_TEST_BACKEND.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -256,6 +257,52 @@ static void many_reactors_coexist_in_one_thread(void **state)
     }
 }
 
+/*
+ * A reactor belongs to one thread at a time, not to the thread that made it
+ * (reactor.h): made here, it registers, waits, modifies and is freed in
+ * another thread. (io_uring's IORING_SETUP_SINGLE_ISSUER would refuse every
+ * io_uring_enter but the creator's with EEXIST: why the backend does not
+ * set it.)
+ */
+struct handoff {
+    reactor_t *r;
+    int fd, peer;
+    int rc[4];
+};
+
+static void *use_elsewhere(void *arg)
+{
+    struct handoff *h = arg;
+    reactor_event_t ev[2];
+    h->rc[0] = reactor_register(h->r, h->fd, REACTOR_READ, NULL, NULL);
+    /* reactor_select, not h_select: no cmocka failure from this thread */
+    h->rc[1] = reactor_select(h->r, 1000, ev, 2); /* the byte written before */
+    h->rc[2] = reactor_modify(h->r, h->fd, REACTOR_WRITE, NULL, NULL);
+    h->rc[3] = reactor_select(h->r, 1000, ev, 2);
+    reactor_unregister(h->r, h->fd);
+    reactor_free(h->r);
+    return NULL;
+}
+
+static void a_reactor_made_in_one_thread_runs_in_another(void **state)
+{
+    (void)state;
+    int sv[2];
+    h_pair(sv);
+    h_put(sv[1]);
+    struct handoff h = {h_new(), sv[0], sv[1], {-1, -1, -1, -1}};
+    reactor_event_t ev[2];
+    assert_int_equal(h_select(h.r, 0, ev, 2), 0); /* used here first */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, use_elsewhere, &h), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (h.rc[0] != 0 || h.rc[1] != 1 || h.rc[2] != 0 || h.rc[3] != 1)
+        fail_msg("%s in another thread: register %d, select %d, modify %d, select %d "
+                 "(expected 0, 1, 0, 1)",
+                 h_backend_name(), h.rc[0], h.rc[1], h.rc[2], h.rc[3]);
+    h_close_pair(sv);
+}
+
 /* ---- Errors and versions ------------------------------------------------ */
 
 static void strerror_names_every_documented_error(void **state)
@@ -304,6 +351,7 @@ int main(void)
         T(backend_fd_is_a_close_on_exec_kernel_fd_or_enotsup),
         cmocka_unit_test(free_of_null_is_ignored),
         cmocka_unit_test(many_reactors_coexist_in_one_thread),
+        cmocka_unit_test(a_reactor_made_in_one_thread_runs_in_another),
         cmocka_unit_test(strerror_names_every_documented_error),
         cmocka_unit_test(version_matches_the_header),
     };
