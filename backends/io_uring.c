@@ -19,10 +19,19 @@
  *    cancelled, or whose tag is no longer the fd's, are dropped here.
  *  - One request per fd at a time, and a completion is re-armed only in the
  *    next wait: each fd is reported at most once per wait (RX_FEAT_TAGGED_ONCE).
+ *  - A completion is only true when it is taken. One posted while the
+ *    caller had control (a callback may have read the fd since) is not
+ *    reported: the fd is polled afresh in the wait's own submission, where a
+ *    ready poll completes at once. So are those beyond the caller's `max`,
+ *    ahead of the fds just reported, so that every ready fd gets its turn.
  *  - A request holds a reference to the file. A removal must therefore reach
  *    the kernel at once, not with the next wait: after unregister + close the
- *    peer must see EOF. Removals are submitted on the spot; adds and
- *    modifies wait for the next io_uring_enter, which also waits.
+ *    peer must see EOF. Registrations are submitted at once too (the request
+ *    then names the file the fd names now, as epoll_ctl would); modifies,
+ *    pauses and re-arms go with the io_uring_enter that waits.
+ *  - A full SQ ring is submitted early, so no change is dropped; completions
+ *    past a full CQ ring are kept by the kernel (IORING_FEAT_NODROP) and
+ *    flushed by a non-waiting enter while the caller has room.
  *  - A closed fd is refused at register time (EBADF, checked with fcntl(2),
  *    as the kernel would only say so in a completion). A regular file is
  *    accepted and is always ready, as poll(2) reports it.
@@ -250,6 +259,8 @@ static int rx_uring_submit(struct rx_uring *u)
         int rc = rx_uring_enter(u->ringfd, n, 0, 0, NULL, 0);
         if (rc < 0 && errno != EINTR)
             return -errno;
+        if (rc == 0)
+            return -EAGAIN; /* nothing taken: left for the next enter, never spun on */
         n = rx_uring_unsubmitted(u);
     }
     return 0;
