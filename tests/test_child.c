@@ -31,13 +31,11 @@ static int g_forced_sigchld;
  * with -Wl,--wrap=syscall (tests/services.cmake), so the library's
  * syscall(SYS_pidfd_open) fails with ENOSYS and it must fall back to SIGCHLD.
  */
-#include <stdarg.h>
-long __real_syscall(long n, ...);
-long __wrap_syscall(long n, ...);
+#include "h_syscall.h"
 /*
- * Only pidfd_open reaches syscall() in this program (src/child.c and this
- * file's probe), with two arguments; reading more va_args than were passed
- * is undefined (ASan reports it), so any other call is forwarded with the two.
+ * pidfd_open fails before any argument is read; the other calls (the
+ * io_uring backend's, on child_enosys.io_uring) are forwarded with the
+ * arguments they have (h_syscall.h).
  */
 long __wrap_syscall(long n, ...)
 {
@@ -47,9 +45,9 @@ long __wrap_syscall(long n, ...)
     }
     va_list ap;
     va_start(ap, n);
-    long a0 = va_arg(ap, long), a1 = va_arg(ap, long);
+    long rc = h_forward_syscall(n, ap);
     va_end(ap);
-    return __real_syscall(n, a0, a1);
+    return rc;
 }
 #endif
 

@@ -59,25 +59,22 @@ int __wrap_kevent(int kq, const struct kevent *ch, int nch, struct kevent *ev, i
     return __real_kevent(kq, ch, nch, ev, nev, ts);
 }
 #elif defined(RX_KCALLS_IO_URING)
-#include <stdarg.h>
-#include <sys/syscall.h>
-
-long __real_syscall(long n, ...);
-long __wrap_syscall(long n, ...);
+#include "h_syscall.h"
 
 long __wrap_syscall(long n, ...)
 {
     va_list ap;
-    long a[6];
-    va_start(ap, n);
-    for (int i = 0; i < 6; i++)
-        a[i] = va_arg(ap, long);
-    va_end(ap);
     if (n == SYS_io_uring_enter) {
+        va_start(ap, n);
+        (void)va_arg(ap, long); /* the ring fd */
         kcalls++;
-        kchanges += (int)(unsigned)a[1]; /* to_submit */
+        kchanges += (int)(unsigned)va_arg(ap, long); /* to_submit */
+        va_end(ap);
     }
-    return __real_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+    va_start(ap, n);
+    long rc = h_forward_syscall(n, ap);
+    va_end(ap);
+    return rc;
 }
 #else
 #error "build with RX_KCALLS_EPOLL, RX_KCALLS_KQUEUE or RX_KCALLS_IO_URING"

@@ -8,30 +8,25 @@
  * broken: reactor_new("io_uring") fails with ENOTSUP and reactor_new(NULL)
  * takes the next backend.
  */
-#include <stdarg.h>
-#include <sys/syscall.h>
-
+#include "h_syscall.h"
 #include "harness.h"
 
 static int g_errno; /* what io_uring_setup fails with */
 static int g_setup_calls;
 
-long __real_syscall(long n, ...);
-long __wrap_syscall(long n, ...);
+/* io_uring_setup fails before any argument is read; the rest are forwarded. */
 long __wrap_syscall(long n, ...)
 {
-    va_list ap;
-    long a[6];
-    va_start(ap, n);
-    for (int i = 0; i < 6; i++)
-        a[i] = va_arg(ap, long);
-    va_end(ap);
     if (n == SYS_io_uring_setup) {
         g_setup_calls++;
         errno = g_errno;
         return -1;
     }
-    return __real_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+    va_list ap;
+    va_start(ap, n);
+    long rc = h_forward_syscall(n, ap);
+    va_end(ap);
+    return rc;
 }
 
 static void new_io_uring_fails_with_enotsup(void **state)
