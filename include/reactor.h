@@ -58,9 +58,11 @@ typedef struct reactor reactor_t;
  * handle, and Windows documents that handles have 32 significant bits, so
  * the value fits (INVALID_SOCKET becomes -1), as Python's socket module and
  * libev assume too. Only sockets can be registered: select() and WSAPoll()
- * watch nothing else. The select backend is the one backend, limited to 1024
- * sockets (FD_SETSIZE) whatever their handle values. Signals, child
- * watchers and reactor_reinit() return -ENOTSUP. The library calls
+ * watch nothing else. The select backend is the default, limited to 1024
+ * sockets (FD_SETSIZE) whatever their handle values; a poll backend on
+ * WSAPoll() is built with -DREACTOR_WITH_POLL=ON. Of the signals only
+ * SIGINT is watched (the console's Ctrl-C); the others, child watchers and
+ * reactor_reinit() return -ENOTSUP. The library calls
  * WSAStartup() itself (each reactor holds one reference until freed).
  */
 
@@ -334,8 +336,10 @@ typedef void (*reactor_signal_cb)(reactor_t *r, int signo, void *data);
  * runs its callback once per delivery. Errors: -EINVAL bad signal number
  * (or SIGKILL/SIGSTOP) or cb NULL, -EEXIST already watched by this reactor,
  * -ENOMEM, and on a reactor's first signal the errors of creating and
- * registering its self-pipe (e.g. -EMFILE). -ENOTSUP on Windows, where
- * no POSIX signal is delivered.
+ * registering its self-pipe (e.g. -EMFILE). On Windows, where no POSIX
+ * signal is delivered, SIGINT is the console's Ctrl-C (a control handler,
+ * SetConsoleCtrlHandler, while a reactor watches it; Ctrl-C then no longer
+ * ends the process) and any other signo is -ENOTSUP.
  */
 REACTOR_API int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data);
 

@@ -4,10 +4,12 @@
 # runs its Windows tests under wine:
 #
 #   smoke, smoke.static   tests/win32/win32_smoke.c against reactor.dll and libreactor.a
-#   echo.server.select    reactor-echo.exe checked by tests/echo_client.py
-#   timer_early.select, timer.select, post.select, work.select
+#   smoke.console         the same on a pseudo-terminal (script(1)): Ctrl-C to SIGINT
+#   echo.server.<b>       reactor-echo.exe checked by tests/echo_client.py
+#   timer_early.<b>, timer.<b>, post.<b>, work.<b>
 #                         the cmocka programs that make sense on Windows
 #                         (tests/win32/CMakeLists.txt says why the rest do not)
+# on each backend <b>: select, and poll (WSAPoll), built here with -DREACTOR_WITH_POLL=ON.
 #
 # Needs gcc-mingw-w64-x86-64 and wine64, and cmocka built for Windows, which
 # Debian does not ship: this script builds Debian's cmocka source package
@@ -110,7 +112,8 @@ fi
 # ---- libreactor ----------------------------------------------------------------------
 dir=$out/build
 rm -rf "$dir"
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DREACTOR_WERROR=ON \
+# With the opt-in WSAPoll backend, so that both backends are tested.
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DREACTOR_WERROR=ON -DREACTOR_WITH_POLL=ON \
     -DCMAKE_TOOLCHAIN_FILE="$top/cmake/toolchains/$triplet.cmake" "${cmocka_arg[@]}" \
     >"$dir.configure.log" 2>&1 || {
     cat "$dir.configure.log"

@@ -338,7 +338,6 @@ static void on_accept(reactor_t *r, int lfd, unsigned events, void *data)
 
 /* ---- shutdown ----------------------------------------------------------- */
 
-#ifndef _WIN32 /* no signals on Windows: see main() */
 static void stop_loop(reactor_t *r, int64_t id, void *data)
 {
     (void)id, (void)data;
@@ -368,6 +367,7 @@ static void on_signal(reactor_t *r, int signo, void *data)
         reactor_stop(r);
 }
 
+#ifndef _WIN32 /* Windows has SIGINT only (the console's Ctrl-C): see main() */
 /* SIGUSR1: one line of statistics, even with --quiet (the operator asked for it).
  * SIGALRM: counted and ignored. Its default action would end the process, and a
  * server should not die of an alarm some library or stray kill(1) raised. */
@@ -492,9 +492,9 @@ int main(int argc, char **argv)
     }
     s.reserve_fd = net_spare();
     int err = reactor_register(s.r, s.lfd, REACTOR_READ, on_accept, &s);
-#ifndef _WIN32
     if (err >= 0)
         err = reactor_signal_add(s.r, SIGINT, on_signal, &s);
+#ifndef _WIN32
     if (err >= 0)
         err = reactor_signal_add(s.r, SIGTERM, on_signal, &s);
     if (err >= 0)
@@ -502,8 +502,8 @@ int main(int argc, char **argv)
     if (err >= 0)
         err = reactor_signal_add(s.r, SIGALRM, on_stats_signal, &s);
 #else
-    /* libreactor has no signals on Windows (reactor_signal_add is -ENOTSUP):
-     * Ctrl-C ends the process the default way, without the graceful drain. */
+        /* libreactor watches SIGINT only on Windows (the console's Ctrl-C, which
+         * then drains gracefully as on POSIX); no SIGTERM, SIGUSR1 or SIGALRM. */
 #endif
     if (err < 0) {
         fprintf(stderr, "reactor-echo: %s\n", reactor_strerror(err));

@@ -1,10 +1,11 @@
 /*
  * win32_smoke.c - the Windows smoke test (plain C, no cmocka): what
  * tests/smoke checks on POSIX, less what Windows does not offer (signals,
- * child watchers, fork), plus what differs there: a connected loopback TCP
- * pair stands in for socketpair(), a non-socket handle is refused at
- * registration, and the services that have no Windows implementation say
- * -ENOTSUP. Runs on every backend compiled in; under wine:
+ * but SIGINT, child watchers, fork), plus what differs there: a connected loopback TCP
+ * pair stands in for socketpair(), a refused connect() reaches a WRITE
+ * watcher, a non-socket handle is refused at registration, and the
+ * services that have no Windows implementation say -ENOTSUP. Runs on
+ * every backend compiled in; under wine:
  *
  *     WINEDEBUG=-all wine build/win64/bin/win32_smoke.exe
  *
@@ -14,7 +15,9 @@
 #include <ws2tcpip.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <windows.h>
 
@@ -76,6 +79,16 @@ static void on_readable(reactor_t *r, int fd, unsigned events, void *data)
     recv((SOCKET)fd, &c->byte, 1, 0);
 }
 
+/* Counts without reading: a connecting socket has nothing to read. */
+static void on_connect(reactor_t *r, int fd, unsigned events, void *data)
+{
+    struct counter *c = data;
+    (void)r;
+    (void)fd;
+    c->calls++;
+    c->events = events;
+}
+
 static void on_timer(reactor_t *r, int64_t id, void *data)
 {
     (void)r;
@@ -127,6 +140,13 @@ static void on_child(reactor_t *r, int pid, int status, void *data)
     (void)pid;
     (void)status;
     (void)data;
+}
+
+static void on_sigint(reactor_t *r, int signo, void *data)
+{
+    (void)r;
+    if (signo == SIGINT)
+        ++*(int *)data;
 }
 
 static DWORD WINAPI stop_thread(LPVOID arg)
@@ -191,6 +211,41 @@ static void check_backend(const char *name)
         closesocket(sv[1]);
     }
 
+    /* A refused non-blocking connect() is reported to a WRITE watcher (select
+     * finds it in exceptfds), and SO_ERROR then says why. */
+    SOCKET conn = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    SOCKET closed = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in to = {0};
+    int tolen = sizeof to;
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* A port nobody listens on: bound, then closed, by us. */
+    ok = conn != INVALID_SOCKET && closed != INVALID_SOCKET &&
+         bind(closed, (struct sockaddr *)&to, sizeof to) == 0 &&
+         getsockname(closed, (struct sockaddr *)&to, &tolen) == 0;
+    if (closed != INVALID_SOCKET)
+        closesocket(closed);
+    check(name, "a socket and a closed port", ok);
+    if (ok) {
+        u_long on = 1;
+        ioctlsocket(conn, FIONBIO, &on);
+        int rc = connect(conn, (struct sockaddr *)&to, sizeof to);
+        check(name, "a non-blocking connect is in progress",
+              rc == 0 || WSAGetLastError() == WSAEWOULDBLOCK);
+        struct counter cc = {0};
+        check(name, "register the connecting socket for WRITE",
+              reactor_register(r, (int)conn, REACTOR_WRITE, on_connect, &cc) == 0);
+        for (int i = 0; i < 100 && cc.calls == 0; i++)
+            reactor_run_once(r, 50);
+        int err = 0, errlen = sizeof err;
+        getsockopt(conn, SOL_SOCKET, SO_ERROR, (char *)&err, &errlen);
+        check(name, "the refused connect is reported, SO_ERROR WSAECONNREFUSED",
+              cc.calls >= 1 && err == WSAECONNREFUSED);
+        reactor_unregister(r, (int)conn);
+    }
+    if (conn != INVALID_SOCKET)
+        closesocket(conn);
+
     /* A file handle is not a socket: refused with -ENOTSOCK at registration. */
     char path[MAX_PATH + 1], file[MAX_PATH + 1];
     if (GetTempPathA(sizeof path, path) && GetTempFileNameA(path, "rx", 0, file)) {
@@ -234,8 +289,30 @@ static void check_backend(const char *name)
     check(name, "the work ran and its done callback too", value == 43);
 
     /* What Windows does not offer says so. */
-    check(name, "reactor_signal_add is -ENOTSUP",
-          reactor_signal_add(r, 2, on_signal, NULL) == -ENOTSUP);
+    check(name, "reactor_signal_add(SIGTERM) is -ENOTSUP",
+          reactor_signal_add(r, SIGTERM, on_signal, NULL) == -ENOTSUP);
+
+    /* SIGINT is the console's Ctrl-C: the callback runs on the loop thread. */
+    int sigints = 0;
+    check(name, "reactor_signal_add(SIGINT)",
+          reactor_signal_add(r, SIGINT, on_sigint, &sigints) == 0);
+    check(name, "a second reactor_signal_add(SIGINT) is -EEXIST",
+          reactor_signal_add(r, SIGINT, on_sigint, &sigints) == -EEXIST);
+    /* Run with its output in a pipe (ctest), the process may have no console:
+     * give it one (wine makes a headless one) so that there is a Ctrl-C to send. */
+    int sent = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
+    if (!sent && AllocConsole())
+        sent = GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0);
+    if (sent) {
+        run_until(r, &sigints);
+        check(name, "Ctrl-C runs the SIGINT callback once", sigints == 1);
+    } else {
+        /* RX_SMOKE_CONSOLE=1 (ctest's smoke.console, run on a pty) makes this a failure. */
+        const char *need = getenv("RX_SMOKE_CONSOLE");
+        check(name, "no console to send Ctrl-C to: skipped", !(need && *need == '1'));
+    }
+    check(name, "reactor_signal_remove(SIGINT)", reactor_signal_remove(r, SIGINT) == 0);
+    check(name, "a second remove is -ENOENT", reactor_signal_remove(r, SIGINT) == -ENOENT);
     check(name, "reactor_child_add is -ENOTSUP",
           reactor_child_add(r, 1234, on_child, NULL) == -ENOTSUP);
     check(name, "reactor_reinit is -ENOTSUP", reactor_reinit(r) == -ENOTSUP);
