@@ -21,6 +21,18 @@
 
 #include <stdint.h>
 
+/*
+ * Windows: reactor_post() returns -ESHUTDOWN, which MinGW-w64's <errno.h>
+ * lacks (as does MSVC's); it is given Winsock's number for the same
+ * condition (WSAESHUTDOWN), where no errno value can clash with it.
+ */
+#if defined(_WIN32)
+#include <errno.h>
+#ifndef ESHUTDOWN
+#define ESHUTDOWN 10058
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,6 +51,20 @@ extern "C" {
 
 /* An event loop. Opaque; create with reactor_new(), destroy with reactor_free(). */
 typedef struct reactor reactor_t;
+
+/*
+ * Windows (MinGW-w64; docs/portability.md): every `int fd` of this API holds
+ * a SOCKET, cast with (int) and back with (SOCKET). A SOCKET is a kernel
+ * handle, and Windows documents that handles have 32 significant bits, so
+ * the value fits (INVALID_SOCKET becomes -1), as Python's socket module and
+ * libev assume too. Only sockets can be registered: select() and WSAPoll()
+ * watch nothing else. The select backend is the default, limited to 1024
+ * sockets (FD_SETSIZE) whatever their handle values; a poll backend on
+ * WSAPoll() is built with -DREACTOR_WITH_POLL=ON. Of the signals only
+ * SIGINT is watched (the console's Ctrl-C); the others, child watchers and
+ * reactor_reinit() return -ENOTSUP. The library calls
+ * WSAStartup() itself (each reactor holds one reference until freed).
+ */
 
 /*
  * Called by reactor_run_once()/reactor_run() when `fd` is ready. `events` is a
@@ -133,7 +159,9 @@ REACTOR_API int reactor_backend_fd(const reactor_t *r);
  *  -EBADF    fd is not an open descriptor;
  *  -EPERM    the descriptor does not support readiness (a regular file on epoll);
  *  -ENOTSUP  REACTOR_EDGE on a backend without edge mode (select, poll);
- *  -ERANGE   fd >= FD_SETSIZE on the select backend;
+ *  -ERANGE   fd >= FD_SETSIZE on the select backend (on Windows: the
+ *            1025th socket);
+ *  -ENOTSOCK on Windows, a handle that is not a socket (a file, a pipe);
  *  -ENOMEM   out of memory; or any other kernel error.
  * A failed registration leaves no trace.
  */
@@ -310,7 +338,10 @@ typedef void (*reactor_signal_cb)(reactor_t *r, int signo, void *data);
  * runs its callback once per delivery. Errors: -EINVAL bad signal number
  * (or SIGKILL/SIGSTOP) or cb NULL, -EEXIST already watched by this reactor,
  * -ENOMEM, and on a reactor's first signal the errors of creating and
- * registering its self-pipe (e.g. -EMFILE).
+ * registering its self-pipe (e.g. -EMFILE). On Windows, where no POSIX
+ * signal is delivered, SIGINT is the console's Ctrl-C (a control handler,
+ * SetConsoleCtrlHandler, while a reactor watches it; Ctrl-C then no longer
+ * ends the process) and any other signo is -ENOTSUP.
  */
 REACTOR_API int reactor_signal_add(reactor_t *r, int signo, reactor_signal_cb cb, void *data);
 
@@ -354,7 +385,8 @@ typedef void (*reactor_child_cb)(reactor_t *r, int pid, int status, void *data);
  * dropped without a callback. Errors: -EINVAL pid <= 0 or cb NULL, -EEXIST
  * pid already watched by this reactor, -ECHILD pid is not an unreaped child
  * of this process, -ENOMEM, and the errors of pidfd_open or of registering
- * the pidfd (-EMFILE, -ERANGE on select) or of reactor_signal_add.
+ * the pidfd (-EMFILE, -ERANGE on select) or of reactor_signal_add;
+ * -ENOTSUP on Windows (processes are handles there, not waitpid(2) pids).
  * Loop thread only; allowed in callbacks. reactor_free() drops every watch
  * without reaping; in a forked child, reactor_reinit() drops them too (the
  * child is not the parent of those pids).
@@ -457,7 +489,8 @@ REACTOR_API int reactor_hook_remove(reactor_t *r, int64_t id);
  * signal and wakeup machinery and the thread pool (restarted lazily). Work
  * that was queued or running at the fork gets its `done` in the child with
  * -ECANCELED; posts queued at the fork run in both processes, as timers do.
- * Returns 0, -EBUSY from inside a callback, or a negative errno.
+ * Returns 0, -EBUSY from inside a callback, or a negative errno; -ENOTSUP
+ * on Windows, which has no fork().
  */
 REACTOR_API int reactor_reinit(reactor_t *r);
 

@@ -25,6 +25,9 @@
 #   static   cppcheck, clang-tidy and scan-build, zero findings (scripts/static-check.sh)
 #   fuzz     the libFuzzer targets, 30 s + 15 s per backend (scripts/fuzz.sh)
 #   format   clang-format --dry-run --Werror over every *.c and *.h
+#   windows  MinGW-w64 cross build, its tests under wine (scripts/windows-check.sh;
+#            installs mingw-w64 and wine64); skipped, not failed, where they
+#            cannot be had
 #
 # Every step runs even after one fails. The end is a table of the steps with
 # PASS/FAIL and their durations, and as the very last line
@@ -104,7 +107,7 @@ install_packages() {
         done
     fi
 }
-all_steps=" gcc clang asan tsan consumer macos man musl std cross-aarch64 cross-s390x deb static fuzz format "
+all_steps=" gcc clang asan tsan consumer macos man musl std cross-aarch64 cross-s390x deb static fuzz format windows "
 for step in "${only[@]}"; do
     [[ $all_steps == *" $step "* ]] || {
         echo "unknown step: $step (steps:$all_steps)" >&2
@@ -169,6 +172,9 @@ run_step() { # name [VAR=value...] command... (a program, or a function exported
     [ $rc = 124 ] && echo "===== $name: timed out after ${step_limit}s"
     if [ $rc = 0 ]; then
         record "$name" PASS $(($(date +%s) - start))
+    elif [ $rc = 77 ]; then # the step's tools cannot be had here (scripts/windows-check.sh)
+        record "$name" SKIP $(($(date +%s) - start))
+        echo "===== $name: skipped (its tools are missing)"
     else
         record "$name" FAIL $(($(date +%s) - start))
         echo "===== $name: FAILED (exit $rc)"
@@ -239,6 +245,7 @@ if [ "$quick" = 0 ]; then
     run_step static bash scripts/static-check.sh
     run_step fuzz bash scripts/fuzz.sh
     run_step format format_check
+    run_step windows bash scripts/windows-check.sh
 fi
 
 # ---- Summary -------------------------------------------------------------------

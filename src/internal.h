@@ -7,6 +7,7 @@
 #ifndef RX_INTERNAL_H
 #define RX_INTERNAL_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -164,8 +165,21 @@ void rx_wakeup_close(reactor_t *r);
 void rx_wakeup(reactor_t *r); /* async-signal-safe, thread-safe */
 void rx_wakeup_drain(reactor_t *r);
 
-/* util.c */
-int rx_set_cloexec_nonblock(int fd);
+/* util.c (src/win32/util.c on Windows) */
+int rx_set_cloexec_nonblock(int fd); /* POSIX only */
+/* A thread's saved signal mask. MinGW has no sigset_t (and Windows no
+ * per-thread signal mask to save): the one platform test of the core. */
+#ifdef _WIN32
+typedef int rx_sigmask_t;
+#else
+typedef sigset_t rx_sigmask_t;
+#endif
+void rx_block_signals(rx_sigmask_t *old); /* all of them, in this thread; see util.c */
+void rx_restore_signals(const rx_sigmask_t *old);
+/* `size` bytes aligned to `align` (a power of two, a multiple of sizeof(void *)),
+ * or NULL; freed only by rx_aligned_free (Windows has its own allocator for them). */
+void *rx_aligned_alloc(size_t align, size_t size);
+void rx_aligned_free(void *p);
 
 /*
  * Services (timers, signals, posts, work pool, fork), implemented in their own

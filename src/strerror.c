@@ -49,6 +49,8 @@ const char *reactor_strerror(int err)
         return "EAGAIN: resource temporarily unavailable";
     case ENOSYS:
         return "ENOSYS: function not implemented";
+    case ENOTSOCK:
+        return "ENOTSOCK: not a socket (Windows registers sockets only)";
     case ESHUTDOWN:
         return "ESHUTDOWN: the reactor is being freed";
     default:

@@ -219,12 +219,12 @@ static int rx_heap_reserve(struct rx_timers *t, uint32_t need)
         return 0;
     uint32_t cap = rx_grown_cap(t->cap, need, sizeof *t->heap);
     void *mem;
-    if (!cap || posix_memalign(&mem, RX_HEAP_ALIGN, (cap + RX_HEAP_SKEW) * sizeof *t->heap))
+    if (!cap || !(mem = rx_aligned_alloc(RX_HEAP_ALIGN, (cap + RX_HEAP_SKEW) * sizeof *t->heap)))
         return -ENOMEM;
     struct rx_heap_entry *heap = (struct rx_heap_entry *)mem + RX_HEAP_SKEW;
     if (t->len)
         memcpy(heap, t->heap, t->len * sizeof *heap);
-    free(t->heap_mem);
+    rx_aligned_free(t->heap_mem);
     t->heap_mem = mem;
     t->heap = heap;
     t->cap = cap;
@@ -484,7 +484,7 @@ void rx_timers_init(reactor_t *r)
 void rx_timers_free(reactor_t *r)
 {
     struct rx_timers *t = &r->svc.timers;
-    free(t->heap_mem);
+    rx_aligned_free(t->heap_mem);
     free(t->timers);
     free(t->gen);
     free(t->live);

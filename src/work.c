@@ -173,17 +173,16 @@ static int rx_pool_start(reactor_t *r)
     struct rx_workpool *p = &r->svc.work;
     unsigned n = rx_pool_size(p), started = 0;
     pthread_t *threads = calloc(n, sizeof *threads);
-    sigset_t all, old;
+    rx_sigmask_t old;
     int rc = 0;
 
     if (!threads)
         return -ENOMEM;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rx_block_signals(&old);
     for (; started < n; started++)
         if ((rc = pthread_create(&threads[started], NULL, rx_worker, r)) != 0)
             break;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    rx_restore_signals(&old);
     if (rc) {
         rx_pool_stop(p, threads, started);
         free(threads);

@@ -17,6 +17,21 @@
 
 #include "reactor.h"
 
+#ifdef _WIN32
+/* Windows' C runtime has _putenv_s, not setenv(3)/unsetenv(3); an empty value
+ * removes the variable, and getenv() in the library sees the change. */
+static inline int setenv(const char *name, const char *value, int overwrite)
+{
+    (void)overwrite;
+    return _putenv_s(name, value);
+}
+
+static inline int unsetenv(const char *name)
+{
+    return _putenv_s(name, "");
+}
+#endif
+
 /* Built with ASan or TSan: tests scale their counts and durations down. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SVC_SANITIZED 1

@@ -23,10 +23,15 @@ static void square_work(void *data)
     struct job *j = data;
     j->work_thread = pthread_self();
     j->output = (long)j->input * j->input;
+#ifdef _WIN32
+    /* Windows has no per-thread signal mask (nor SIGUSR1, SIGALRM): nothing to check. */
+    j->signals_blocked = 1;
+#else
     sigset_t mask;
     pthread_sigmask(SIG_BLOCK, NULL, &mask);
     j->signals_blocked = sigismember(&mask, SIGINT) && sigismember(&mask, SIGTERM) &&
                          sigismember(&mask, SIGUSR1) && sigismember(&mask, SIGALRM);
+#endif
 }
 
 static void record_done(reactor_t *r, void *data, int status)

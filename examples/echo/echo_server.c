@@ -19,22 +19,17 @@
 /* glibc declares accept4() only under _GNU_SOURCE (which implies POSIX.1-2008);
  * it makes the new socket non-blocking and close-on-exec in the same call. */
 #define _GNU_SOURCE
-#else
+#elif !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "echo_net.h" /* the socket calls, POSIX or Winsock */
 #include "reactor.h"
 
 #define BUF_SIZE ((size_t)64 * 1024) /* the most one connection may hold */
@@ -88,7 +83,7 @@ static void conn_close(struct conn *c)
     reactor_unregister(s->r, c->fd);
     if (c->timer)
         reactor_timer_cancel(s->r, c->timer);
-    close(c->fd);
+    net_close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -132,7 +127,7 @@ static ssize_t send_some(int fd, const char *p, size_t n)
 {
     size_t done = 0;
     while (done < n) {
-        ssize_t k = send(fd, p + done, n - done, 0);
+        ssize_t k = net_send(fd, p + done, n - done);
         if (k >= 0)
             done += (size_t)k;
         else if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -162,7 +157,7 @@ static int conn_read(struct conn *c)
         c->off = 0;
     }
     char *dst = c->buf ? c->buf + c->len : s->scratch;
-    ssize_t n = recv(c->fd, dst, c->buf ? BUF_SIZE - c->len : BUF_SIZE, 0);
+    ssize_t n = net_recv(c->fd, dst, c->buf ? BUF_SIZE - c->len : BUF_SIZE);
     if (n == 0)
         c->eof = 1; /* half-close: what is pending is still sent back */
     if (n <= 0)
@@ -248,11 +243,11 @@ static void conn_open(struct server *s, int fd)
     struct conn *c = calloc(1, sizeof *c);
     if (!c || reactor_register(s->r, fd, REACTOR_READ, conn_event, c) < 0) {
         free(c); /* e.g. -ERANGE: fd beyond FD_SETSIZE on the select backend */
-        close(fd);
+        net_close(fd);
         return;
     }
     int one = 1; /* an echo is a reply: Nagle must not hold it back */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const void *)&one, sizeof one);
     c->s = s;
     c->fd = fd;
     c->interest = REACTOR_READ;
@@ -269,29 +264,13 @@ static void conn_open(struct server *s, int fd)
 
 /* ---- accepting ---------------------------------------------------------- */
 
-static int accept_nonblocking(int lfd)
-{
-#ifdef __linux__
-    return accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-#else
-    int fd = accept(lfd, NULL, NULL);
-    if (fd >= 0 && (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
-                    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)) {
-        close(fd);
-        errno = ECONNABORTED; /* lose this one connection, keep accepting */
-        return -1;
-    }
-    return fd;
-#endif
-}
-
 static void resume_accepting(reactor_t *r, int64_t id, void *data)
 {
     struct server *s = data;
     (void)id;
     s->paused = 0;
     if (s->reserve_fd < 0)
-        s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        s->reserve_fd = net_spare();
     if (s->lfd >= 0)
         reactor_modify(r, s->lfd, REACTOR_READ, on_accept, s);
 }
@@ -320,10 +299,10 @@ static void shed_backlog(struct server *s)
 {
     int n = 0;
     if (s->reserve_fd >= 0) {
-        close(s->reserve_fd);
-        for (int fd; n < ACCEPT_BATCH && (fd = accept(s->lfd, NULL, NULL)) >= 0; n++)
-            close(fd);
-        s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        net_spare_close(s->reserve_fd);
+        for (int fd; n < ACCEPT_BATCH && (fd = net_accept(s->lfd)) >= 0; n++)
+            net_close(fd);
+        s->reserve_fd = net_spare();
     }
     if (s->reserve_fd < 0)
         pause_accepting(s);
@@ -339,7 +318,7 @@ static void on_accept(reactor_t *r, int lfd, unsigned events, void *data)
     struct server *s = data;
     (void)r, (void)events;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = accept_nonblocking(lfd);
+        int fd = net_accept(lfd);
         if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
             continue;
         if (fd < 0 && (errno == EMFILE || errno == ENFILE))
@@ -351,7 +330,7 @@ static void on_accept(reactor_t *r, int lfd, unsigned events, void *data)
         if (s->nconns < s->max_conns) {
             conn_open(s, fd);
         } else {
-            close(fd);
+            net_close(fd);
             s->refused++;
         }
     }
@@ -378,7 +357,7 @@ static void on_signal(reactor_t *r, int signo, void *data)
     say(s, "reactor-echo: signal %d: closing the listener and %d connections\n", signo, s->nconns);
     s->draining = 1;
     reactor_unregister(r, s->lfd); /* paused or not, it is registered */
-    close(s->lfd);                 /* from now on new clients are refused */
+    net_close(s->lfd);             /* from now on new clients are refused */
     s->lfd = -1;
     for (struct conn *c = s->conns, *next; c; c = next) {
         next = c->next;
@@ -388,6 +367,7 @@ static void on_signal(reactor_t *r, int signo, void *data)
         reactor_stop(r);
 }
 
+#ifndef _WIN32 /* Windows has SIGINT only (the console's Ctrl-C): see main() */
 /* SIGUSR1: one line of statistics, even with --quiet (the operator asked for it).
  * SIGALRM: counted and ignored. Its default action would end the process, and a
  * server should not die of an alarm some library or stray kill(1) raised. */
@@ -405,6 +385,8 @@ static void on_stats_signal(reactor_t *r, int signo, void *data)
             s->nconns, s->accepted, s->echoed, s->refused, s->shed, s->alarms);
 }
 
+#endif
+
 /* ---- setup -------------------------------------------------------------- */
 
 /* Binds and listens; writes "ADDR:PORT" (IPv6 as [ADDR]:PORT) into `shown`. */
@@ -421,9 +403,8 @@ static int listen_on(const char *addr, const char *port, char *shown, size_t siz
     socklen_t len = sizeof ss;
     char host[INET6_ADDRSTRLEN + 32], serv[8]; /* room for an IPv6 scope: fe80::1%eth0 */
     /* 4096: the kernel caps the backlog at its own limit (net.core.somaxconn). */
-    if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+    if ((fd = net_socket(ai->ai_family)) < 0 || net_nonblock_cloexec(fd) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, (const void *)&one, sizeof one) < 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
         (err = getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, serv, sizeof serv,
@@ -431,7 +412,7 @@ static int listen_on(const char *addr, const char *port, char *shown, size_t siz
         fprintf(stderr, "reactor-echo: cannot listen on %s port %s: %s\n", addr, port,
                 err ? gai_strerror(err) : strerror(errno));
         if (fd >= 0)
-            close(fd);
+            net_close(fd);
         fd = -1;
     } else {
         snprintf(shown, size, ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
@@ -493,8 +474,14 @@ int main(int argc, char **argv)
     s.idle_ms = (uint64_t)idle * 1000;
     s.max_conns = (int)max_conns;
 
+#ifdef SIGPIPE
     /* A client that resets while we write must cost an EPIPE, not the process. */
     signal(SIGPIPE, SIG_IGN);
+#endif
+    if (net_start() < 0) {
+        fprintf(stderr, "reactor-echo: cannot start the socket library\n");
+        return 1;
+    }
     char shown[INET6_ADDRSTRLEN + 48];
     if ((s.lfd = listen_on(bind_addr, port, shown, sizeof shown)) < 0)
         return 1;
@@ -503,16 +490,21 @@ int main(int argc, char **argv)
                 reactor_strerror(errno));
         return 1;
     }
-    s.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    s.reserve_fd = net_spare();
     int err = reactor_register(s.r, s.lfd, REACTOR_READ, on_accept, &s);
     if (err >= 0)
         err = reactor_signal_add(s.r, SIGINT, on_signal, &s);
+#ifndef _WIN32
     if (err >= 0)
         err = reactor_signal_add(s.r, SIGTERM, on_signal, &s);
     if (err >= 0)
         err = reactor_signal_add(s.r, SIGUSR1, on_stats_signal, &s);
     if (err >= 0)
         err = reactor_signal_add(s.r, SIGALRM, on_stats_signal, &s);
+#else
+        /* libreactor watches SIGINT only on Windows (the console's Ctrl-C, which
+         * then drains gracefully as on POSIX); no SIGTERM, SIGUSR1 or SIGALRM. */
+#endif
     if (err < 0) {
         fprintf(stderr, "reactor-echo: %s\n", reactor_strerror(err));
         return 1;
@@ -530,8 +522,8 @@ int main(int argc, char **argv)
     }
     reactor_free(s.r);
     if (s.lfd >= 0)
-        close(s.lfd);
+        net_close(s.lfd);
     if (s.reserve_fd >= 0)
-        close(s.reserve_fd);
+        net_spare_close(s.reserve_fd);
     return err < 0 ? 1 : 0;
 }
