@@ -12,16 +12,19 @@
  * The scan for ready entries starts where the last one stopped, so when more
  * fds are ready than the caller has room for, every one gets its turn.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
+/* The system call and its types: poll(2), or WSAPoll() on Windows. */
+#ifdef _WIN32
+#include "poll_win32.h"
+#else
+#include "poll_posix.h"
+#endif
 
 struct rx_poll {
-    struct pollfd *pfds;
+    rx_pollfd *pfds;
     uint32_t *tags; /* tags[i] goes with pfds[i] */
     int n, cap;
     int *slot;  /* slot[fd] = index in pfds + 1; 0 = not watched */
@@ -62,7 +65,7 @@ static int rx_poll_grow(struct rx_poll *p, int fd)
     }
     if (p->n == p->cap) {
         int n = p->cap ? p->cap * 2 : 64;
-        struct pollfd *f = realloc(p->pfds, (size_t)n * sizeof *f);
+        rx_pollfd *f = realloc(p->pfds, (size_t)n * sizeof *f);
         if (!f)
             return -ENOMEM;
         p->pfds = f;
@@ -79,41 +82,38 @@ static int rx_poll_change(void *state, int fd, unsigned old, unsigned want, uint
 {
     struct rx_poll *p = state;
     (void)old;
-    int s = fd < p->nslot ? p->slot[fd] - 1 : -1;
+    want &= REACTOR_READ | REACTOR_WRITE;
+    int s = fd >= 0 && fd < p->nslot ? p->slot[fd] - 1 : -1;
     if (!want) {
         if (s >= 0) {
             p->tags[s] = p->tags[p->n - 1];
             p->pfds[s] = p->pfds[--p->n];
-            p->slot[p->pfds[s].fd] = s + 1;
+            p->slot[rx_pollfd_fd(&p->pfds[s])] = s + 1;
             p->slot[fd] = 0;
         }
         return 0;
     }
     if (s < 0) {
-        /* poll() would accept a closed fd and report POLLNVAL later; refuse it now,
-         * as epoll and kqueue do, so every backend fails registration alike. */
-        if (fcntl(fd, F_GETFD) < 0)
-            return -errno;
-        int rc = rx_poll_grow(p, fd);
-        if (rc < 0)
+        int rc = rx_poll_check_fd(fd);
+        if (rc < 0 || (rc = rx_poll_grow(p, fd)) < 0)
             return rc;
         s = p->n++;
         p->slot[fd] = s + 1;
-        p->pfds[s].fd = fd;
+        rx_pollfd_set_fd(&p->pfds[s], fd);
         p->pfds[s].revents = 0;
     }
     p->tags[s] = tag;
-    p->pfds[s].events =
-        (short)(((want & REACTOR_READ) ? POLLIN : 0) | ((want & REACTOR_WRITE) ? POLLOUT : 0));
+    p->pfds[s].events = (rx_pollev)(((want & REACTOR_READ) ? RX_POLL_IN : 0) |
+                                    ((want & REACTOR_WRITE) ? RX_POLL_OUT : 0));
     return 0;
 }
 
-static unsigned rx_poll_events(short re)
+static unsigned rx_poll_events(rx_pollev re)
 {
     unsigned ev = 0;
-    if (re & (POLLIN | POLLPRI | POLLERR | POLLHUP | POLLNVAL))
+    if (re & (RX_POLL_READABLE | POLLERR | POLLHUP | POLLNVAL))
         ev |= REACTOR_READ;
-    if (re & (POLLOUT | POLLERR | POLLHUP | POLLNVAL))
+    if (re & (RX_POLL_OUT | POLLERR | POLLHUP | POLLNVAL))
         ev |= REACTOR_WRITE;
     return ev;
 }
@@ -121,9 +121,9 @@ static unsigned rx_poll_events(short re)
 static int rx_poll_wait(void *state, int timeout_ms, struct rx_ready *out, int max)
 {
     struct rx_poll *p = state;
-    int ready = poll(p->pfds, (nfds_t)p->n, timeout_ms);
+    int ready = rx_poll_sys(p->pfds, p->n, timeout_ms);
     if (ready < 0)
-        return -errno;
+        return ready;
     int count = 0;
     if (p->cursor >= p->n)
         p->cursor = 0;
@@ -132,7 +132,7 @@ static int rx_poll_wait(void *state, int timeout_ms, struct rx_ready *out, int m
             i = 0;
         if (!p->pfds[i].revents)
             continue;
-        out[count].fd = p->pfds[i].fd;
+        out[count].fd = rx_pollfd_fd(&p->pfds[i]);
         out[count].events = (uint8_t)rx_poll_events(p->pfds[i].revents);
         out[count].tag = p->tags[i];
         count++;
